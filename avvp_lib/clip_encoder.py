@@ -1,0 +1,88 @@
+"""The real CLIP path: open_clip text and image encoders behind one small wrapper.
+
+``ClipEncoder.for_kind("clip_vitb16")`` loads OpenAI ViT-B/16 (``ViT-B-16-quickgelu``, the
+config the OpenAI weights belong to). ``pretrained`` is an open_clip tag ("openai") or a local
+checkpoint path; set ``AVVP_CLIP_CHECKPOINT_VITB16`` / ``..._VITB32`` to a local file to avoid
+any download. Nothing is fetched when weights are missing: a clear error says what to do.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+CLIP_MODELS: dict[str, tuple[str, str]] = {
+    "clip_vitb16": ("ViT-B-16-quickgelu", "openai"),
+    "clip_vitb32": ("ViT-B-32-quickgelu", "openai"),
+}
+
+
+class WeightsUnavailable(RuntimeError):
+    """Pretrained weights could not be loaded (no network, or no such local file)."""
+
+
+HOW_TO = ("Download the weights on a machine with network access (e.g. open_clip.create_model_and_transforms("
+          "'{model}', pretrained='openai') caches them), then pass the checkpoint path as pretrained= or set "
+          "{env}=/path/to/checkpoint.")
+
+
+class ClipEncoder:
+    """L2-normalised ``encode_text`` / ``encode_images`` for an open_clip model."""
+
+    def __init__(self, model: torch.nn.Module, preprocess, tokenizer, device: str | None = None, half: bool | None = None):
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.half = self.device.type == "cuda" if half is None else half
+        self.model = model.to(self.device).eval()
+        if self.half:
+            self.model = self.model.half()
+        self.preprocess, self.tokenizer = preprocess, tokenizer
+        self._text_cache: dict[str, torch.Tensor] = {}
+
+    @classmethod
+    def load(cls, model_name: str, pretrained: str | None, device: str | None = None, env: str = "") -> "ClipEncoder":
+        """``pretrained``: open_clip tag, local checkpoint path, or None for random weights (tests)."""
+        import open_clip
+
+        how = HOW_TO.format(model=model_name, env=env or "pretrained")
+        if pretrained and (os.sep in pretrained or pretrained.endswith((".pt", ".bin", ".safetensors"))):
+            if not Path(pretrained).is_file():
+                raise WeightsUnavailable(f"CLIP checkpoint not found: {pretrained}. {how}")
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained or None)
+        except Exception as err:  # open_clip raises many kinds for missing weights
+            raise WeightsUnavailable(f"could not load {model_name} pretrained={pretrained!r}: {err}. {how}") from err
+        return cls(model, preprocess, open_clip.get_tokenizer(model_name), device)
+
+    @classmethod
+    def for_kind(cls, kind: str, pretrained: str | None = None, device: str | None = None) -> "ClipEncoder":
+        if kind not in CLIP_MODELS:
+            raise KeyError(f"unknown CLIP feature kind {kind!r}; expected one of {sorted(CLIP_MODELS)}")
+        name, tag = CLIP_MODELS[kind]
+        env = f"AVVP_CLIP_CHECKPOINT_{kind.split('_')[1].upper()}"
+        return cls.load(name, pretrained or os.environ.get(env) or tag, device, env)
+
+    @torch.no_grad()
+    def encode_text(self, prompts: list[str], batch_size: int = 256) -> torch.Tensor:
+        """[n, d] float32 on CPU; each distinct prompt is encoded once per encoder."""
+        todo = sorted({p for p in prompts if p not in self._text_cache})
+        for i in range(0, len(todo), batch_size):
+            chunk = todo[i:i + batch_size]
+            emb = self.model.encode_text(self.tokenizer(chunk).to(self.device))
+            for p, e in zip(chunk, torch.nn.functional.normalize(emb.float(), dim=-1).cpu()):
+                self._text_cache[p] = e
+        return torch.stack([self._text_cache[p] for p in prompts]) if prompts else torch.zeros(0)
+
+    @torch.no_grad()
+    def encode_images(self, images: list[np.ndarray] | torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+        """Images as HxWx3 uint8 arrays (preprocessed here) or a preprocessed [n, 3, H, W] tensor."""
+        if not isinstance(images, torch.Tensor):
+            from PIL import Image
+
+            images = torch.stack([self.preprocess(Image.fromarray(np.asarray(im))) for im in images])
+        out = []
+        for i in range(0, len(images), batch_size):
+            x = images[i:i + batch_size].to(self.device, torch.float16 if self.half else torch.float32)
+            out.append(torch.nn.functional.normalize(self.model.encode_image(x).float(), dim=-1).cpu())
+        return torch.cat(out) if out else torch.zeros(0)

@@ -1,0 +1,62 @@
+"""One LLP split in memory: ids, weak labels, dense ground truth and features."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from avvp_lib.data.annotations import load_dense_labels, load_weak_labels
+from avvp_lib.data.features import load_features
+
+WEAK_CSV = {"train": "AVVP_train.csv", "val": "AVVP_val_pd.csv", "test": "AVVP_test_pd.csv"}
+DENSE_CSV = {"audio": "AVVP_eval_audio.csv", "visual": "AVVP_eval_visual.csv"}
+# Dense labels of the *train* split exist only in the synthetic world, in files of the
+# same format that training never reads; they score pseudo labels on train.
+TRAIN_DENSE_CSV = {"audio": "synthetic_train_eval_audio.csv", "visual": "synthetic_train_eval_visual.csv"}
+
+
+@dataclass
+class LLPSplit:
+    name: str
+    video_ids: list[str]
+    filenames: list[str]
+    labels: np.ndarray  # [N, 25] weak video-level labels
+    gt_audio: np.ndarray | None = None  # [N, 10, 25]
+    gt_visual: np.ndarray | None = None  # [N, 10, 25]
+    features: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.video_ids)
+
+
+def dense_ground_truth(annotations_dir: Path, split: str, video_ids: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(audio, visual) dense labels of a split, or None when the files do not exist."""
+    names = TRAIN_DENSE_CSV if split == "train" else DENSE_CSV
+    paths = {m: Path(annotations_dir) / n for m, n in names.items()}
+    if not all(p.is_file() for p in paths.values()):
+        if split != "train":
+            raise FileNotFoundError(f"dense labels for {split} missing: {paths['audio']} / {paths['visual']}")
+        return None
+    return load_dense_labels(paths["audio"], video_ids), load_dense_labels(paths["visual"], video_ids)
+
+
+def load_split(data_dir: str | Path, split: str, kinds: tuple[str, ...] = (), annotations_dir: str | Path | None = None,
+               with_ground_truth: bool = True, progress: bool = True) -> LLPSplit:
+    """Load ``split`` ('train', 'val', 'test') of an LLP-format folder.
+
+    ``annotations_dir`` defaults to ``data_dir`` (the synthetic world keeps CSVs beside
+    ``feats/``); point it at the official CSVs when features live elsewhere.
+    """
+    if split not in WEAK_CSV:
+        raise ValueError(f"unknown split {split!r}; expected one of {list(WEAK_CSV)}")
+    ann = Path(annotations_dir or data_dir)
+    ids, filenames, labels = load_weak_labels(ann / WEAK_CSV[split])
+    out = LLPSplit(split, ids, filenames, labels)
+    if with_ground_truth:
+        gt = dense_ground_truth(ann, split, ids)
+        if gt is not None:
+            out.gt_audio, out.gt_visual = gt
+    for kind in kinds:
+        out.features[kind] = load_features(data_dir, kind, ids, progress=progress)
+    return out

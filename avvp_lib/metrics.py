@@ -1,0 +1,133 @@
+"""The official LLP evaluation (HAN, utils/eval_metrics.py of YapengTian/AVVP-ECCV20), vectorised.
+
+Rules, per video:
+- segment level: per class, F1 = 2TP / (2TP + FP + FN) over the 10 segments; classes with
+  no positive in prediction and GT are left out; the video's score is the mean over the
+  remaining classes, or 1.0 if none remain. Scores are then averaged over videos.
+- event level: an event is a maximal run of ones of one class. A predicted event is a TP if
+  some GT event overlaps it with IoU >= 0.5, else an FP; a GT event with no predicted event
+  at IoU >= 0.5 is an FN. Matching is not one-to-one (as upstream).
+- AV: elementwise product of audio and visual, for prediction and GT. Type@AV = mean of
+  A, V, AV. Event@AV pools audio and visual TP/FP/FN per class before the F1.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from avvp_lib.vocabulary import NUM_SEGMENTS
+
+METRIC_KEYS = ("seg_a", "seg_v", "seg_av", "seg_type", "seg_event",
+               "evt_a", "evt_v", "evt_av", "evt_type", "evt_event")
+MAX_RUNS = (NUM_SEGMENTS + 1) // 2
+
+
+def _run_table() -> tuple[np.ndarray, np.ndarray]:
+    """For every 10-bit sequence: its runs as bitmasks [1024, 5] (0 = no run) and a popcount table."""
+    masks = np.zeros((1 << NUM_SEGMENTS, MAX_RUNS), dtype=np.int64)
+    for code in range(1 << NUM_SEGMENTS):
+        k, t = 0, 0
+        while t < NUM_SEGMENTS:
+            if code >> t & 1:
+                start = t
+                while t < NUM_SEGMENTS and code >> t & 1:
+                    t += 1
+                masks[code, k] = ((1 << t) - 1) ^ ((1 << start) - 1)
+                k += 1
+            else:
+                t += 1
+    popcount = np.array([bin(i).count("1") for i in range(1 << NUM_SEGMENTS)], dtype=np.int64)
+    return masks, popcount
+
+
+_RUNS, _POPCOUNT = _run_table()
+
+
+def _encode(x: np.ndarray) -> np.ndarray:
+    """[N, 10, C] binary -> [N, C] integer codes (bit t = segment t)."""
+    weights = (1 << np.arange(NUM_SEGMENTS, dtype=np.int64))[None, :, None]
+    return (x.astype(np.int64) * weights).sum(axis=1)
+
+
+def _f1_per_video(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    """[N, C] counts -> [N] mean F1 over the classes with any positive; 1.0 when none."""
+    valid = (tp + fp > 0) | (tp + fn > 0)
+    f = np.where(valid, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+    n = valid.sum(axis=1)
+    return np.where(n > 0, f.sum(axis=1) / np.maximum(n, 1), 1.0)
+
+
+def segment_counts(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segment-level TP, FP, FN per video and class, each [N, C]."""
+    p, g = pred.astype(np.int64), gt.astype(np.int64)
+    return (p * g).sum(1), (p * (1 - g)).sum(1), ((1 - p) * g).sum(1)
+
+
+def event_counts(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Event-level TP, FP, FN per video and class, each [N, C] (IoU >= 0.5, not one-to-one)."""
+    rp, rg = _RUNS[_encode(pred)], _RUNS[_encode(gt)]  # [N, C, R]
+    inter = _POPCOUNT[rp[..., :, None] & rg[..., None, :]]
+    union = _POPCOUNT[rp[..., :, None] | rg[..., None, :]]
+    valid = (rp[..., :, None] > 0) & (rg[..., None, :] > 0)
+    match = valid & (2 * inter >= union)  # IoU >= 0.5
+    p_hit, g_hit = match.any(-1), match.any(-2)
+    n_p, n_g = (rp > 0).sum(-1), (rg > 0).sum(-1)
+    tp = p_hit.sum(-1)
+    return tp, n_p - tp, n_g - g_hit.sum(-1)
+
+
+def _check(name: str, x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 3 or x.shape[1] != NUM_SEGMENTS:
+        raise ValueError(f"{name}: expected a binary array [N, {NUM_SEGMENTS}, C], got shape {x.shape}")
+    if not np.isin(x, (0, 1)).all():
+        raise ValueError(f"{name}: expected binary values (0/1)")
+    return x
+
+
+def parse_scores(pred_a: np.ndarray, pred_v: np.ndarray, gt_a: np.ndarray, gt_v: np.ndarray) -> dict[str, float]:
+    """All ten LLP metrics in percent from binary arrays [N, 10, 25]."""
+    arrays = {n: _check(n, x) for n, x in dict(pred_a=pred_a, pred_v=pred_v, gt_a=gt_a, gt_v=gt_v).items()}
+    shapes = {x.shape for x in arrays.values()}
+    if len(shapes) != 1:
+        raise ValueError(f"prediction and GT shapes differ: {shapes}")
+    pa, pv, ga, gv = arrays.values()
+    pav, gav = pa * pv, ga * gv
+    out: dict[str, float] = {}
+    for level, counts in (("seg", segment_counts), ("evt", event_counts)):
+        ca, cv, cav = counts(pa, ga), counts(pv, gv), counts(pav, gav)
+        fa, fv, fav = (_f1_per_video(*c) for c in (ca, cv, cav))
+        fev = _f1_per_video(*(x + y for x, y in zip(ca, cv)))
+        out[f"{level}_a"] = 100 * fa.mean()
+        out[f"{level}_v"] = 100 * fv.mean()
+        out[f"{level}_av"] = 100 * fav.mean()
+        out[f"{level}_type"] = (out[f"{level}_a"] + out[f"{level}_v"] + out[f"{level}_av"]) / 3
+        out[f"{level}_event"] = 100 * fev.mean()
+    return {k: float(out[k]) for k in METRIC_KEYS}
+
+
+def visual_scores(pred_v: np.ndarray, gt_v: np.ndarray) -> dict[str, float]:
+    """Segment- and event-level visual F1 (%) of visual labels alone (VPLAN Table II, LSLD Table 4)."""
+    pv, gv = _check("pred_v", pred_v), _check("gt_v", gt_v)
+    return {"seg_v": float(100 * _f1_per_video(*segment_counts(pv, gv)).mean()),
+            "evt_v": float(100 * _f1_per_video(*event_counts(pv, gv)).mean())}
+
+
+INFERENCE_RULES = ("fused", "per_modality")
+
+
+def binarize(frame_prob: np.ndarray, global_prob: np.ndarray, a_prob: np.ndarray | None = None,
+             v_prob: np.ndarray | None = None, rule: str = "fused", threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Binary audio and visual predictions [N, 10, C] from HAN outputs.
+
+    ``fused`` (HAN, default): segment prob >= 0.5 AND fused video prob >= 0.5.
+    ``per_modality`` (JoMoLD/LSLD code): each modality masked by its own video prob.
+    ``frame_prob`` is [N, 10, 2, C] (audio, visual).
+    """
+    seg = frame_prob >= threshold
+    if rule == "fused":
+        mask_a = mask_v = (global_prob >= threshold)[:, None, :]
+    elif rule == "per_modality":
+        mask_a, mask_v = (a_prob >= threshold)[:, None, :], (v_prob >= threshold)[:, None, :]
+    else:
+        raise ValueError(f"unknown inference rule {rule!r}; expected one of {INFERENCE_RULES}")
+    return (seg[:, :, 0] & mask_a).astype(np.uint8), (seg[:, :, 1] & mask_v).astype(np.uint8)

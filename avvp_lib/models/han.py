@@ -1,0 +1,85 @@
+"""HAN: the hybrid attention network of Tian et al. (ECCV 2020), "MMIL_Net" upstream.
+
+Audio 128 -> 512; each visual feature kind -> 512, fused by a linear layer when there are
+several (ResNet-152 2048 + R(2+1)D 512 upstream); one hybrid attention layer (self-attention
++ cross-modal attention, 1 head, FFN 512, dropout 0.1, post-norm); a shared 512 -> 25
+classifier with sigmoid; attentive MMIL pooling (LSLD eq. 1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from avvp_lib.vocabulary import NUM_CLASSES
+
+
+@dataclass
+class HANOutput:
+    global_prob: Tensor  # [B, C] fused video-level p^{v∪a}
+    audio_prob: Tensor  # [B, C] p^a
+    visual_prob: Tensor  # [B, C] p^v
+    frame_prob: Tensor  # [B, T, 2, C] segment probabilities (audio, visual)
+
+
+class HybridAttentionLayer(nn.Module):
+    """x + SelfAttn(x) + CrossAttn(x, y), LayerNorm, then FFN with residual and LayerNorm (HAN eq. 1)."""
+
+    def __init__(self, d_model: int = 512, nhead: int = 1, dim_feedforward: int = 512, dropout: float = 0.1):
+        super().__init__()
+        self.self_attn = nn.MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=True)
+        self.cm_attn = nn.MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=True)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.drop_cm, self.drop_self, self.drop_ffn, self.drop_out = (nn.Dropout(dropout) for _ in range(4))
+
+    def forward(self, x: Tensor, other: Tensor) -> Tensor:
+        cross = self.cm_attn(x, other, other, need_weights=False)[0]
+        own = self.self_attn(x, x, x, need_weights=False)[0]
+        x = self.norm1(x + self.drop_cm(cross) + self.drop_self(own))
+        return self.norm2(x + self.drop_out(self.linear2(self.drop_ffn(F.relu(self.linear1(x))))))
+
+
+class HAN(nn.Module):
+    """HAN with inputs sized by the chosen feature kinds.
+
+    ``share_layer=True`` (upstream) applies one hybrid attention layer to both modalities;
+    ``False`` gives each modality its own. Upstream feeds every layer the original inputs
+    (harmless for the default single layer); here layers are stacked.
+    """
+
+    def __init__(self, audio_dim: int = 128, visual_dims: tuple[int, ...] = (2048, 512), d_model: int = 512,
+                 nhead: int = 1, dim_feedforward: int = 512, dropout: float = 0.1, num_layers: int = 1,
+                 share_layer: bool = True, num_classes: int = NUM_CLASSES):
+        super().__init__()
+        if not visual_dims:
+            raise ValueError("HAN needs at least one visual feature kind")
+        self.fc_a = nn.Linear(audio_dim, d_model)
+        self.fc_visual = nn.ModuleList(nn.Linear(d, d_model) for d in visual_dims)
+        self.fc_fusion = nn.Linear(d_model * len(visual_dims), d_model) if len(visual_dims) > 1 else None
+        n_modules = 1 if share_layer else 2
+        self.layers = nn.ModuleList(
+            nn.ModuleList(HybridAttentionLayer(d_model, nhead, dim_feedforward, dropout) for _ in range(n_modules))
+            for _ in range(num_layers))
+        self.fc_prob = nn.Linear(d_model, num_classes)
+        self.fc_frame_att = nn.Linear(d_model, num_classes)
+        self.fc_av_att = nn.Linear(d_model, num_classes)
+
+    def forward(self, audio: Tensor, visual: list[Tensor]) -> HANOutput:
+        """``audio`` [B, T, Da]; ``visual`` one [B, T, Dv] tensor per visual kind (frames already segment-averaged)."""
+        a = self.fc_a(audio)
+        v = [fc(x) for fc, x in zip(self.fc_visual, visual)]
+        v = self.fc_fusion(torch.cat(v, dim=-1)) if self.fc_fusion is not None else v[0]
+        for layer in self.layers:
+            layer_a, layer_v = layer[0], layer[-1]
+            a, v = layer_a(a, v), layer_v(v, a)
+        x = torch.stack([a, v], dim=2)  # [B, T, 2, D]
+        frame_prob = torch.sigmoid(self.fc_prob(x))
+        frame_att = torch.softmax(self.fc_frame_att(x), dim=1)  # over time
+        av_att = torch.softmax(self.fc_av_att(x), dim=2)  # over modality
+        temporal = frame_att * frame_prob
+        return HANOutput(global_prob=(temporal * av_att).sum(dim=(1, 2)), audio_prob=temporal[:, :, 0].sum(1),
+                         visual_prob=temporal[:, :, 1].sum(1), frame_prob=frame_prob)

@@ -1,0 +1,1 @@
+"""The embedded synthetic LLP-like world (written in LLP's exact on-disk format)."""

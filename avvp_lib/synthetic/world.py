@@ -1,0 +1,226 @@
+"""Generate a synthetic LLP-like world in LLP's exact on-disk format.
+
+Labels follow the real annotations (``llp_statistics.json``): weak-label sets are drawn
+from the empirical train label sets; each class becomes audio+visual, audio-only or
+visual-only with its per-class LLP frequency; each modality's segments cover ``n`` segments
+(per-class, per-modality empirical histogram) in ``k`` runs (per-modality histogram); an
+audio+visual class reuses the audio segments for vision with LLP's measured frequency.
+
+Features come from one latent model (``latent.LatentSpace``), with every parameter in
+``FeatureModel``:
+- CLIP-like visual segment feature: ``sum_c strength_c,t * U[c] + bg_weight * b_video + noise``,
+  over the classes visible in segment t; ``strength = clarity_c * U(occlusion_min, 1)``;
+  ``b_video`` mixes the shared background with a per-video scene; with probability
+  ``distractor_prob`` a segment also shows an unlabelled class at ``distractor_strength``.
+  ViT-B/16 and ViT-B/32 views differ only by their noise level.
+- VGGish-like audio (128-d): the same construction in the audio space for audible classes.
+- R(2+1)D-like (10x512) and ResNet-152-like (80x2048) features are fixed random linear
+  views of the noiseless visual latent with more noise (per frame for ResNet): weaker views.
+Nothing here was tuned to reproduce a paper number.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from avvp_lib.data.annotations import write_dense_labels, write_weak_labels
+from avvp_lib.data.features import FEATURE_SHAPES, feature_path
+from avvp_lib.data.splits import DENSE_CSV, TRAIN_DENSE_CSV, WEAK_CSV
+from avvp_lib.synthetic.latent import AUDIO_DIM, LATENT_DIM, LatentSpace, unit
+from avvp_lib.synthetic.llp_statistics import load_statistics
+from avvp_lib.vocabulary import NUM_CLASSES, NUM_SEGMENTS
+
+WORLD_FILE = "synthetic_world.json"
+SIZES: dict[str, tuple[int, int, int]] = {  # train, val, test videos
+    "smoke": (240, 60, 80),
+    "default": (1000, 200, 400),
+    "llp-size": (10000, 649, 1200),
+}
+
+
+@dataclass(frozen=True)
+class FeatureModel:
+    """Documented, seeded parameters of the feature model (see the module docstring)."""
+
+    clarity_range: tuple[float, float] = (0.5, 1.0)  # per-class visual clarity ~ U(range)
+    loudness_range: tuple[float, float] = (0.6, 1.0)  # per-class audio loudness ~ U(range)
+    occlusion_min: float = 0.3  # per-segment strength factor ~ U(occlusion_min, 1)
+    bg_weight: float = 0.6  # weight of the per-video background in every segment
+    scene_mix: float = 0.3  # b_video = unit(scene_mix * background + (1 - scene_mix) * own scene)
+    distractor_prob: float = 0.15
+    distractor_strength: float = 0.35
+    noise_clip_vitb16: float = 0.9  # norm of the isotropic noise of each segment feature
+    noise_clip_vitb32: float = 1.0
+    noise_audio: float = 0.8
+    noise_r2plus1d: float = 1.4
+    noise_res152_frame: float = 2.5  # per frame; the mean of 8 frames has ~1/sqrt(8) of it
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    size: str = "default"
+    seed: int = 0
+    model: FeatureModel = field(default_factory=FeatureModel)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        if self.size not in SIZES:
+            raise ValueError(f"unknown world size {self.size!r}; expected one of {list(SIZES)}")
+        return dict(zip(("train", "val", "test"), SIZES[self.size]))
+
+
+def _place_runs(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """A binary sequence of 10 with ``n`` ones in ``k`` separate runs (k reduced if it cannot fit)."""
+    k = max(1, min(k, n, NUM_SEGMENTS - n + 1))
+    lengths = np.diff(np.r_[0, np.sort(rng.choice(np.arange(1, n), k - 1, replace=False)), n]) if k > 1 else np.array([n])
+    free = NUM_SEGMENTS - n - (k - 1)  # zeros left after one separator between runs
+    cuts = np.sort(rng.integers(0, free + 1, size=k))
+    gaps = np.diff(np.r_[0, cuts])  # leading gap, then extra gap before each later run
+    seq, t = np.zeros(NUM_SEGMENTS, np.uint8), 0
+    for i, (g, length) in enumerate(zip(gaps, lengths)):
+        t += g + (1 if i else 0)
+        seq[t:t + length] = 1
+        t += length
+    return seq
+
+
+class LabelSampler:
+    """Samples dense audio and visual labels [10, 25] following ``llp_statistics.json``."""
+
+    def __init__(self, stats: dict):
+        sets = stats["label_sets"]["sets"]
+        self.sets = [np.array(s, dtype=int) for s, _ in sets]
+        counts = np.array([n for _, n in sets], dtype=float)
+        self.set_p = counts / counts.sum()
+        split = np.array(stats["modality_split"]["counts"], dtype=float)[:, :3] + 1  # add-one smoothing
+        self.modality_p = split / split.sum(1, keepdims=True)
+        cov = np.array(stats["coverage"]["counts"], dtype=float) + 0.5
+        self.coverage_p = cov / cov.sum(-1, keepdims=True)
+        runs = np.array(stats["runs"]["counts"], dtype=float)[:, 1:]
+        self.runs_p = runs / runs.sum(-1, keepdims=True)
+        self.av_identical = float(stats["av_identical_fraction"]["value"])
+
+    def _sequence(self, rng: np.random.Generator, m: int, c: int) -> np.ndarray:
+        n = 1 + rng.choice(NUM_SEGMENTS, p=self.coverage_p[m, c])
+        k = 1 + rng.choice(self.runs_p.shape[1], p=self.runs_p[m])
+        return _place_runs(rng, int(n), int(k))
+
+    def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        audio = np.zeros((NUM_SEGMENTS, NUM_CLASSES), np.uint8)
+        visual = np.zeros_like(audio)
+        for c in self.sets[rng.choice(len(self.sets), p=self.set_p)]:
+            kind = rng.choice(3, p=self.modality_p[c])  # 0 av, 1 audio only, 2 visual only
+            if kind in (0, 1):
+                audio[:, c] = self._sequence(rng, 0, c)
+            if kind in (0, 2):
+                same = kind == 0 and rng.random() < self.av_identical
+                visual[:, c] = audio[:, c] if same else self._sequence(rng, 1, c)
+        return audio, visual
+
+
+class FeatureSampler:
+    """Turns dense labels into the five feature kinds of one video (module docstring)."""
+
+    def __init__(self, config: WorldConfig):
+        self.m = config.model
+        self.space = LatentSpace.from_seed(config.seed)
+        rng = np.random.default_rng([config.seed, 2])
+        self.clarity = rng.uniform(*self.m.clarity_range, NUM_CLASSES).astype(np.float32)
+        self.loudness = rng.uniform(*self.m.loudness_range, NUM_CLASSES).astype(np.float32)
+        self.w_r2p1d = (rng.standard_normal((LATENT_DIM, 512)) / np.sqrt(LATENT_DIM)).astype(np.float32)
+        self.w_res152 = (rng.standard_normal((LATENT_DIM, 2048)) / np.sqrt(LATENT_DIM)).astype(np.float32)
+
+    def _noise(self, rng: np.random.Generator, shape: tuple[int, ...], norm: float) -> np.ndarray:
+        return (rng.standard_normal(shape) * (norm / np.sqrt(shape[-1]))).astype(np.float32)
+
+    def sample(self, rng: np.random.Generator, audio: np.ndarray, visual: np.ndarray) -> dict[str, np.ndarray]:
+        m, s = self.m, self.space
+        strength = visual * self.clarity * rng.uniform(m.occlusion_min, 1.0, visual.shape)
+        distract = rng.random(NUM_SEGMENTS) < m.distractor_prob
+        for t in np.flatnonzero(distract):
+            strength[t, rng.integers(NUM_CLASSES)] += m.distractor_strength
+        scene = unit(m.scene_mix * s.background + (1 - m.scene_mix) * unit(rng.standard_normal(LATENT_DIM)))
+        latent = (strength.astype(np.float32) @ s.prototypes + m.bg_weight * scene).astype(np.float32)  # [10, 512]
+        a_strength = audio * self.loudness * rng.uniform(m.occlusion_min, 1.0, audio.shape)
+        a_scene = unit(rng.standard_normal(AUDIO_DIM)) * m.bg_weight
+        frames = np.repeat(latent @ self.w_res152, 8, axis=0)
+        return {
+            "clip_vitb16": latent + self._noise(rng, (NUM_SEGMENTS, LATENT_DIM), m.noise_clip_vitb16),
+            "clip_vitb32": latent + self._noise(rng, (NUM_SEGMENTS, LATENT_DIM), m.noise_clip_vitb32),
+            "vggish": (a_strength.astype(np.float32) @ s.audio_prototypes + a_scene
+                       + self._noise(rng, (NUM_SEGMENTS, AUDIO_DIM), m.noise_audio)).astype(np.float32),
+            "r2plus1d_18": latent @ self.w_r2p1d + self._noise(rng, (NUM_SEGMENTS, 512), m.noise_r2plus1d),
+            "res152": frames + self._noise(rng, (80, 2048), m.noise_res152_frame),
+        }
+
+
+def _save_atomic(path: Path, arr: np.ndarray) -> None:
+    tmp = path.with_name(path.stem + ".tmp.npy")
+    np.save(tmp, arr)
+    os.replace(tmp, path)
+
+
+def build_world(out_dir: str | Path, config: WorldConfig = WorldConfig(), progress: bool = True) -> Path:
+    """Write the world to ``out_dir``: LLP CSVs, dense GT (train GT in separate files), ``feats/``.
+
+    Deterministic per seed (each video has its own RNG stream), resumable: videos whose five
+    feature files exist are not regenerated; the manifest is written last.
+    """
+    out = Path(out_dir)
+    manifest = out / WORLD_FILE
+    record = {"synthetic": True, "note": "SYNTHETIC world generated by avvp_lib - not LLP data",
+              "config": asdict(config), "counts": config.counts}
+    if manifest.is_file() and json.loads(manifest.read_text()) == record:
+        return out
+    for kind in FEATURE_SHAPES:
+        (out / "feats" / kind).mkdir(parents=True, exist_ok=True)
+    labels_sampler = LabelSampler(load_statistics())
+    features_sampler = FeatureSampler(config)
+    letter = {"train": "t", "val": "v", "test": "e"}
+    for split_i, (split, n) in enumerate(config.counts.items()):
+        ids = [f"s{letter[split]}{i:09d}" for i in range(n)]
+        filenames = [f"{v}_0_10" for v in ids]
+        dense_a = np.zeros((n, NUM_SEGMENTS, NUM_CLASSES), np.uint8)
+        dense_v = np.zeros_like(dense_a)
+        for i in tqdm(range(n), desc=f"synthetic {config.size} {split}", disable=not progress):
+            rng = np.random.default_rng([config.seed, 10 + split_i, i])
+            dense_a[i], dense_v[i] = labels_sampler.sample(rng)
+            paths = {k: feature_path(out, k, ids[i]) for k in FEATURE_SHAPES}
+            if all(p.is_file() for p in paths.values()):
+                continue
+            for kind, arr in features_sampler.sample(rng, dense_a[i], dense_v[i]).items():
+                _save_atomic(paths[kind], arr)
+        weak = (dense_a | dense_v).max(axis=1)
+        write_weak_labels(out / WEAK_CSV[split], filenames, weak)
+        if split == "train":
+            write_dense_labels(out / TRAIN_DENSE_CSV["audio"], filenames, dense_a)
+            write_dense_labels(out / TRAIN_DENSE_CSV["visual"], filenames, dense_v)
+        else:
+            _append_dense(out, split, filenames, dense_a, dense_v)
+    manifest.write_text(json.dumps(record, indent=2) + "\n")
+    return out
+
+
+def _append_dense(out: Path, split: str, filenames: list[str], dense_a: np.ndarray, dense_v: np.ndarray) -> None:
+    """LLP keeps val and test dense labels in one pair of files: val writes them, test appends."""
+    for modality, dense in (("audio", dense_a), ("visual", dense_v)):
+        path = out / DENSE_CSV[modality]
+        part = out / f".{split}_{modality}.csv"
+        write_dense_labels(part, filenames, dense)
+        lines = part.read_text().splitlines(keepends=True)
+        if split == "val":
+            path.write_text("".join(lines))
+        else:
+            with path.open("a") as f:
+                f.writelines(lines[1:])
+        part.unlink()
+
+
+def is_synthetic(data_dir: str | Path) -> bool:
+    """True when ``data_dir`` holds a world made by this module."""
+    return (Path(data_dir) / WORLD_FILE).is_file()

@@ -1,0 +1,80 @@
+"""Text encoders with one interface, ``encode_text(list[str]) -> Tensor[n, d]`` (L2-normalised).
+
+``SyntheticTextEncoder`` embeds prompts into the synthetic world's latent space as a bag of
+words: a class word (see ``CLASS_KEYWORDS``) contributes its class prototype once, "other" /
+"background" the background concept, every other word (templates, "and", "not", "none",
+"playing", "a person") a fixed pseudo-random direction of weight ``FUNCTION_WORD_WEIGHT``.
+Like a contrastive text encoder, it therefore hears the class in "not dog" but barely the
+negation. ``get_text_encoder`` picks it for a synthetic world and the real CLIP otherwise.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from avvp_lib.synthetic.latent import LatentSpace, unit
+from avvp_lib.synthetic.world import WORLD_FILE, is_synthetic
+from avvp_lib.vocabulary import CLASS_INDEX
+
+CLASS_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "Speech": ("speech", "speeching", "speaking", "talking"), "Car": ("car",), "Cheering": ("cheering",),
+    "Dog": ("dog",), "Cat": ("cat",), "Frying_(food)": ("frying",), "Basketball_bounce": ("basketball",),
+    "Fire_alarm": ("alarm",), "Chainsaw": ("chainsaw",), "Cello": ("cello",), "Banjo": ("banjo",),
+    "Singing": ("singing",), "Chicken_rooster": ("chicken", "rooster"), "Violin_fiddle": ("violin", "fiddle"),
+    "Vacuum_cleaner": ("vacuum",), "Baby_laughter": ("laughter", "laughing"), "Accordion": ("accordion",),
+    "Lawn_mower": ("lawn", "mower"), "Motorcycle": ("motorcycle",), "Helicopter": ("helicopter",),
+    "Acoustic_guitar": ("guitar",), "Telephone_bell_ringing": ("telephone",),
+    "Baby_cry_infant_cry": ("cry", "crying"), "Blender": ("blender",), "Clapping": ("clapping",),
+}
+BACKGROUND_WORDS = ("other", "background")
+FUNCTION_WORD_WEIGHT = 0.35
+_WORD_TO_CLASS = {w: CLASS_INDEX[c] for c, words in CLASS_KEYWORDS.items() for w in words}
+
+
+class TextEncoder(Protocol):
+    def encode_text(self, prompts: list[str]) -> torch.Tensor: ...
+
+
+class SyntheticTextEncoder:
+    """Bag-of-words text encoder into the synthetic latent space (module docstring)."""
+
+    def __init__(self, space: LatentSpace):
+        self.space = space
+
+    @classmethod
+    def from_world(cls, data_dir: str | Path) -> "SyntheticTextEncoder":
+        seed = json.loads((Path(data_dir) / WORLD_FILE).read_text())["config"]["seed"]
+        return cls(LatentSpace.from_seed(seed))
+
+    def _embed(self, prompt: str) -> np.ndarray:
+        words = re.findall(r"[a-z]+", prompt.lower())
+        classes = {_WORD_TO_CLASS[w] for w in words if w in _WORD_TO_CLASS}
+        vec = self.space.prototypes[sorted(classes)].sum(0) if classes else np.zeros_like(self.space.background)
+        if any(w in BACKGROUND_WORDS for w in words):
+            vec = vec + self.space.background
+        for w in words:
+            if w not in _WORD_TO_CLASS and w not in BACKGROUND_WORDS:
+                vec = vec + FUNCTION_WORD_WEIGHT * self.space.word_vector(w)
+        return unit(vec)
+
+    def encode_text(self, prompts: list[str]) -> torch.Tensor:
+        return torch.as_tensor(np.stack([self._embed(p) for p in prompts]), dtype=torch.float32)
+
+
+def get_text_encoder(data_dir: str | Path, clip_kind: str, device: str | None = None) -> TextEncoder:
+    """The synthetic encoder for a synthetic world, else the real CLIP matching ``clip_kind``."""
+    if is_synthetic(data_dir):
+        return SyntheticTextEncoder.from_world(data_dir)
+    from avvp_lib.clip_encoder import ClipEncoder
+
+    return ClipEncoder.for_kind(clip_kind, device=device)
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Cosine similarity matrix between rows of ``a`` [..., n, d] and ``b`` [m, d]."""
+    return torch.nn.functional.normalize(a, dim=-1) @ torch.nn.functional.normalize(b, dim=-1).T
