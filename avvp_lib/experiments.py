@@ -6,6 +6,7 @@ Adding a row is adding a ``Row``; the code that computes and renders tables is i
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", "data/synthetic_smoke", "smoke", epochs=2, grid_epochs=1),
-    "default": Profile("default", "data/synthetic_default", "default", epochs=5, grid_epochs=3),
+    "default": Profile("default", "data/synthetic_default", "default", epochs=4),
     "llp": Profile("llp", "data/llp", None),
 }
 
@@ -46,12 +47,12 @@ def get_profile(name: str, data_dir: str | None = None) -> Profile:
 
 
 def schedule(paper: str, profile: Profile, grid: bool = False) -> TrainConfig:
-    """The paper's schedule, shortened by the profile (StepLR step scaled with the epochs)."""
+    """The paper's schedule, shortened by the profile (StepLR step scaled with the epochs, rounded up)."""
     base = PAPER_SCHEDULES[paper]
     epochs = (profile.grid_epochs if grid else None) or profile.epochs
     if epochs is None:
         return base
-    return dataclasses.replace(base, epochs=epochs, step_size=max(1, round(base.step_size * epochs / base.epochs)))
+    return dataclasses.replace(base, epochs=epochs, step_size=math.ceil(base.step_size * epochs / base.epochs))
 
 
 RESNET = ("res152", "r2plus1d_18")

@@ -32,6 +32,10 @@ def paper_numbers() -> dict:
     return yaml.safe_load(PAPER_NUMBERS.read_text())
 
 
+def tables_dir(profile: Profile) -> Path:
+    return OUTPUTS_DIR / "tables" / profile.name
+
+
 def runs_dir(profile: Profile) -> Path:
     return OUTPUTS_DIR / "runs" / profile.name
 
@@ -159,7 +163,7 @@ def to_markdown(frame: pd.DataFrame) -> str:
 
 def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path | None = None) -> Path:
     """Write ``<key>.csv`` (long form), ``<key>.md`` and ``<key>.tex`` (paper layout)."""
-    out = Path(out_dir or OUTPUTS_DIR / "tables" / profile.name)
+    out = Path(out_dir or tables_dir(profile))
     out.mkdir(parents=True, exist_ok=True)
     title = table_title(table, profile)
     frame = grid(df) if table.layout == "grid" else wide(df, table)

@@ -58,7 +58,7 @@ def load_run_data(data: DataConfig) -> dict[str, LLPSplit]:
                           progress=False) for s in SPLITS}
 
 
-def _inputs(split: LLPSplit, data: DataConfig, device: torch.device) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def split_inputs(split: LLPSplit, data: DataConfig, device: torch.device) -> tuple[torch.Tensor, list[torch.Tensor]]:
     audio = torch.as_tensor(split.features[data.audio], device=device)
     return audio, [torch.as_tensor(split.features[k], device=device) for k in data.visual]
 
@@ -152,7 +152,7 @@ def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | N
     data = load_run_data(config.data)
     ctx = BuildContext(config, data["train"], run_dir.parent, dev, progress)
     targets = build_targets(config.supervision, ctx).to(dev)
-    inputs = {s: _inputs(data[s], config.data, dev) for s in SPLITS}
+    inputs = {s: split_inputs(data[s], config.data, dev) for s in SPLITS}
     torch.manual_seed(tc.seed)
     model = build_han(config, data["train"]).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)

@@ -85,8 +85,10 @@ def richness_loss(seg_prob: Tensor, pseudo_labels: Tensor, video_labels: Tensor)
     the richness is computed, so ``pcr`` stays in [0, 1] (unmasked, it can exceed 1) and classes
     outside the video label do not count; ``psr`` and ``sr`` run over the classes of ``y^{v∪a}``
     only (other classes are 0 on both sides and excluded from the mean); a video with an empty
-    label contributes ``cr = pcr = 0`` (no 0/0).
+    label contributes ``cr = pcr = 0`` (no 0/0). Pseudo labels are masked by ``y^{v∪a}`` too
+    (PLG's are by construction), so ``cr`` stays in [0, 1].
     """
+    pseudo_labels = pseudo_labels * video_labels[:, None, :]
     masked = seg_prob * video_labels[:, None, :]
     cr, pcr = category_richness(pseudo_labels, video_labels), category_richness(masked, video_labels)
     sr, psr = segment_richness(pseudo_labels), segment_richness(masked)

@@ -1,0 +1,1 @@
+"""Features from raw video: decoding (PyAV), CLIP segment features, VGGish audio embeddings."""

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+import torch
+
+from avvp_lib.clip_encoder import ClipEncoder, WeightsUnavailable
+from avvp_lib.extract.models import tiny_clip_encoder
+from avvp_lib.synthetic.latent import LatentSpace
+from avvp_lib.text_encoders import SyntheticTextEncoder, get_text_encoder
+from avvp_lib.vocabulary import CLASS_INDEX
+
+
+def test_synthetic_encoder_is_a_bag_of_class_words():
+    enc = SyntheticTextEncoder(LatentSpace.from_seed(0))
+    e = enc.encode_text(["dog", "not dog", "This photo contains the dog", "cat and dog", "other", "none"])
+    assert e.shape == (6, 512) and torch.allclose(e.norm(dim=1), torch.ones(6))
+    proto = torch.as_tensor(enc.space.prototypes)
+    assert (e[0] @ proto.T).argmax() == CLASS_INDEX["Dog"]
+    assert e[0] @ e[1] > 0.9  # the negation barely registers
+    both = e[3] @ proto.T
+    assert set(both.topk(2).indices.tolist()) == {CLASS_INDEX["Dog"], CLASS_INDEX["Cat"]}
+    assert e[4] @ torch.as_tensor(enc.space.background) > 0.99
+    assert torch.equal(enc.encode_text(["dog"]), enc.encode_text(["dog"]))
+
+
+def test_get_text_encoder_picks_synthetic_for_a_world(smoke_world):
+    assert isinstance(get_text_encoder(smoke_world, "clip_vitb16"), SyntheticTextEncoder)
+
+
+def test_tiny_open_clip_wrapper():
+    enc = tiny_clip_encoder()
+    text = enc.encode_text(["a dog", "a cat", "a dog"], batch_size=1)
+    assert text.shape == (3, 512) and torch.allclose(text.norm(dim=1), torch.ones(3), atol=1e-5)
+    assert torch.equal(text[0], text[2])
+    imgs = [np.random.default_rng(i).integers(0, 255, (120, 160, 3), dtype=np.uint8) for i in range(5)]
+    emb = enc.encode_images(imgs, batch_size=2)
+    assert emb.shape == (5, 512) and torch.allclose(emb.norm(dim=1), torch.ones(5), atol=1e-5)
+    assert torch.allclose(emb, enc.encode_images(imgs, batch_size=5), atol=1e-5)
+
+
+def test_missing_weights_fail_fast_with_instructions(tmp_path):
+    with pytest.raises(WeightsUnavailable, match="not found.*pretrained="):
+        ClipEncoder.for_kind("clip_vitb16", pretrained=str(tmp_path / "missing.pt"))
+    with pytest.raises(WeightsUnavailable, match="AVVP_CLIP_CHECKPOINT_VITB32"):
+        ClipEncoder.for_kind("clip_vitb32")  # "openai" weights: not cached, HF_HUB_OFFLINE=1
+    with pytest.raises(KeyError, match="unknown CLIP feature kind"):
+        ClipEncoder.for_kind("clip_vitl14")
