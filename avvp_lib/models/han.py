@@ -68,11 +68,14 @@ class HAN(nn.Module):
         self.fc_frame_att = nn.Linear(d_model, num_classes)
         self.fc_av_att = nn.Linear(d_model, num_classes)
 
-    def forward(self, audio: Tensor, visual: list[Tensor]) -> HANOutput:
-        """``audio`` [B, T, Da]; ``visual`` one [B, T, Dv] tensor per visual kind (frames already segment-averaged)."""
-        a = self.fc_a(audio)
+    def fuse_visual(self, visual: list[Tensor]) -> Tensor:
+        """One [B, T, Dv] tensor per visual kind (frames already segment-averaged) -> [B, T, d_model]."""
         v = [fc(x) for fc, x in zip(self.fc_visual, visual)]
-        v = self.fc_fusion(torch.cat(v, dim=-1)) if self.fc_fusion is not None else v[0]
+        return self.fc_fusion(torch.cat(v, dim=-1)) if self.fc_fusion is not None else v[0]
+
+    def forward(self, audio: Tensor, visual: list[Tensor]) -> HANOutput:
+        """``audio`` [B, T, Da]; ``visual`` one [B, T, Dv] tensor per visual kind."""
+        a, v = self.fc_a(audio), self.fuse_visual(visual)
         for layer in self.layers:
             layer_a, layer_v = layer[0], layer[-1]
             a, v = layer_a(a, v), layer_v(v, a)
