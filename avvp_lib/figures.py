@@ -75,6 +75,7 @@ def training_curves(histories: dict[str, list[dict[str, float]]], metric: str, s
     for name, hist in histories.items():
         ax.plot([h["epoch"] for h in hist], [h[f"val_{metric}"] for h in hist], marker="o", label=name)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_ylabel(f"val {metric} (%)")
     ax.legend(fontsize=7)
     ax.set_title(_title(f"Validation {metric}", synthetic), fontsize=10)

@@ -168,8 +168,9 @@ def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path 
     title = table_title(table, profile)
     frame = grid(df) if table.layout == "grid" else wide(df, table)
     df.to_csv(out / f"{table.key}.csv", index=False)
-    caption = " ".join(x for x in (table.caption, "Cells: ours (paper)." if table.layout == "grid" else
-                                   "Each row: ours, the paper's number, and ours minus the paper's.") if x)
+    legend = ("Cells: ours (paper)." if table.layout == "grid" else
+              "Each row: ours, the paper's number, and ours minus the paper's." if table.key in paper_numbers() else "")
+    caption = " ".join(x for x in (table.caption, legend) if x)
     (out / f"{table.key}.md").write_text(f"### {title}\n\n{to_markdown(frame)}\n\n{caption}\n")
     latex = frame.to_latex(index=False, caption=f"{title}. {caption}", label=f"tab:{table.key}", escape=True)
     (out / f"{table.key}.tex").write_text(latex)

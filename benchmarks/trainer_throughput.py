@@ -13,7 +13,6 @@ Usage: python benchmarks/trainer_throughput.py [--size smoke|default] [--epochs 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import tempfile
 import time
 

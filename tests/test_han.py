@@ -13,13 +13,18 @@ def test_shapes_and_pooling(visual_dims, share):
     assert out.frame_prob.shape == (3, 10, 2, 25)
     for p in (out.global_prob, out.audio_prob, out.visual_prob):
         assert p.shape == (3, 25) and (p >= 0).all() and (p <= 1).all()
-    # attentive MMIL pooling: audio/visual probabilities are attention-weighted means over time
-    assert (out.audio_prob <= out.frame_prob[:, :, 0].max(1).values + 1e-6).all()
-    assert (out.audio_prob >= out.frame_prob[:, :, 0].min(1).values - 1e-6).all()
-    # the fused probability mixes the two modalities, so it lies between them
-    lo = torch.minimum(out.audio_prob, out.visual_prob) - 1e-6
-    hi = torch.maximum(out.audio_prob, out.visual_prob) + 1e-6
-    assert ((out.global_prob >= lo) | (out.global_prob <= hi)).all()
+    # attentive MMIL pooling (LSLD eq. 1), recomputed from the classifier's input
+    captured = {}
+    model.fc_prob.register_forward_hook(lambda m, inp, out: captured.update(x=inp[0]))
+    out = model(audio, [torch.randn(3, 10, d) for d in visual_dims])
+    x = captured["x"]  # [B, T, 2, D]
+    prob = torch.sigmoid(model.fc_prob(x))
+    w_time = torch.softmax(model.fc_frame_att(x), dim=1)
+    w_mod = torch.softmax(model.fc_av_att(x), dim=2)
+    assert torch.allclose(out.frame_prob, prob)
+    assert torch.allclose(out.audio_prob, (w_time[:, :, 0] * prob[:, :, 0]).sum(1), atol=1e-6)
+    assert torch.allclose(out.visual_prob, (w_time[:, :, 1] * prob[:, :, 1]).sum(1), atol=1e-6)
+    assert torch.allclose(out.global_prob, (w_time * prob * w_mod).sum(dim=(1, 2)), atol=1e-6)
 
 
 def test_shared_layer_has_fewer_parameters():

@@ -2,7 +2,6 @@ import dataclasses
 import json
 
 import pytest
-import torch
 
 from avvp_lib.config import DataConfig, RunConfig, TrainConfig, config_hash, from_dict, to_dict
 from avvp_lib.methods import LSLDConfig, VPLANConfig
@@ -78,4 +77,3 @@ def test_methods_plug_into_the_same_loop(smoke_world, tmp_path):
         r = train(c, tmp_path, "cpu", progress=False)
         assert all(0 <= v <= 100 for v in r.test.values())
     assert any(p.name.startswith("vplan_plg_rl-") for p in tmp_path.iterdir())  # PLD's eq. 9 prerequisite
-    assert torch.get_num_threads() >= 1

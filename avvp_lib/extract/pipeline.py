@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from avvp_lib.clip_encoder import CLIP_MODELS, ClipEncoder
-from avvp_lib.data.features import FEATURE_SHAPES, check_feature, feature_path
+from avvp_lib.data.features import check_feature, feature_path
 from avvp_lib.extract.video import FPS, DecodeError, decode_video
 from avvp_lib.extract.vggish import VGGish, embed_audio, load_vggish
 

@@ -57,8 +57,8 @@ class FeatureModel:
     noise_clip_vitb16: float = 0.9  # norm of the isotropic noise of each segment feature
     noise_clip_vitb32: float = 1.0
     noise_audio: float = 0.8
-    noise_r2plus1d: float = 1.4
-    noise_res152_frame: float = 2.5  # per frame; the mean of 8 frames has ~1/sqrt(8) of it
+    noise_r2plus1d: float = 1.6
+    noise_res152_frame: float = 4.0  # per frame; the mean of 8 frames has 1/sqrt(8) of it (1.41)
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,9 @@ class FeatureSampler:
         rng = np.random.default_rng([config.seed, 2])
         self.clarity = rng.uniform(*self.m.clarity_range, NUM_CLASSES).astype(np.float32)
         self.loudness = rng.uniform(*self.m.loudness_range, NUM_CLASSES).astype(np.float32)
-        self.w_r2p1d = (rng.standard_normal((LATENT_DIM, 512)) / np.sqrt(LATENT_DIM)).astype(np.float32)
-        self.w_res152 = (rng.standard_normal((LATENT_DIM, 2048)) / np.sqrt(LATENT_DIM)).astype(np.float32)
+        # norm-preserving random projections (entries ~ N(0, 1/out_dim)): only the noise makes a view weaker
+        self.w_r2p1d = (rng.standard_normal((LATENT_DIM, 512)) / np.sqrt(512)).astype(np.float32)
+        self.w_res152 = (rng.standard_normal((LATENT_DIM, 2048)) / np.sqrt(2048)).astype(np.float32)
 
     def _noise(self, rng: np.random.Generator, shape: tuple[int, ...], norm: float) -> np.ndarray:
         return (rng.standard_normal(shape) * (norm / np.sqrt(shape[-1]))).astype(np.float32)
