@@ -73,3 +73,17 @@ def test_grid_layout():
                        "paper": [68.1, 68.3]})
     g = grid(df)
     assert list(g.columns) == ["alpha \\ beta", "0.2", "0.4"] and g.iloc[0, 1] == "50.0 (68.1)"
+
+
+def test_several_seeds_show_mean_and_std(smoke_world, tmp_path, monkeypatch):
+    import dataclasses
+
+    import avvp_lib.reproduce as reproduce
+
+    monkeypatch.setattr(reproduce, "OUTPUTS_DIR", tmp_path)
+    p = dataclasses.replace(get_profile("smoke"), name="smoke-seeds", epochs=1, seeds=(1, 2))
+    t2 = next(t for t in tables(p) if t.key == "lsld_t2")
+    df = compute_table(t2, p, device="cpu", progress=False)
+    assert (df["ours_std"] > 0).any() and not df["ours"].isna().any()
+    assert len(list((tmp_path / "runs" / "smoke-seeds").iterdir())) == 3 * 2  # 3 distinct runs x 2 seeds
+    assert "±" in write_table(df, t2, p, tmp_path / "t").read_text()
