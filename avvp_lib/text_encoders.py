@@ -9,6 +9,7 @@ negation. ``get_text_encoder`` picks it for a synthetic world and the real CLIP 
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -70,6 +71,12 @@ def get_text_encoder(data_dir: str | Path, clip_kind: str, device: str | None = 
     """The synthetic encoder for a synthetic world, else the real CLIP matching ``clip_kind``."""
     if is_synthetic(data_dir):
         return SyntheticTextEncoder.from_world(data_dir)
+    return _clip_text_encoder(clip_kind, device)
+
+
+@functools.lru_cache(maxsize=2)
+def _clip_text_encoder(clip_kind: str, device: str | None) -> TextEncoder:
+    """One loaded CLIP per kind and process (its prompt embeddings are cached inside)."""
     from avvp_lib.clip_encoder import ClipEncoder
 
     return ClipEncoder.for_kind(clip_kind, device=device)
