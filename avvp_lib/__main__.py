@@ -97,9 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=64)
     p.set_defaults(func=_extract)
     args = parser.parse_args(argv)
+    from avvp_lib.clip_encoder import WeightsUnavailable
+
     try:
         args.func(args)
-    except (KeyError, ValueError, FileNotFoundError) as err:
+    except (KeyError, ValueError, FileNotFoundError, WeightsUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -87,3 +87,22 @@ def test_several_seeds_show_mean_and_std(smoke_world, tmp_path, monkeypatch):
     assert (df["ours_std"] > 0).any() and not df["ours"].isna().any()
     assert len(list((tmp_path / "runs" / "smoke-seeds").iterdir())) == 3 * 2  # 3 distinct runs x 2 seeds
     assert "±" in write_table(df, t2, p, tmp_path / "t").read_text()
+
+
+def test_cli_extract_without_weights_says_how_to_get_them(tmp_path, capsys):
+    (tmp_path / "videos").mkdir()
+    assert main(["extract", "--videos", str(tmp_path / "videos"), "--out", str(tmp_path / "f"), "--kinds", "vggish"]) == 2
+    assert "--vggish-weights" in capsys.readouterr().err
+    assert main(["extract", "--videos", str(tmp_path / "none"), "--out", str(tmp_path / "f"), "--kinds", "res152"]) == 2
+    assert "cannot extract" in capsys.readouterr().err
+
+
+def test_notebook_setup_checks_parameters(tmp_path):
+    from avvp_lib.notebook import setup
+
+    with pytest.raises(TypeError, match="unknown notebook parameter"):
+        setup(profile="smoke", epochs=3)
+    with pytest.raises(FileNotFoundError, match="expects LLP features"):
+        setup(profile="llp", data_dir=str(tmp_path))
+    session = setup(profile="smoke", device="cpu")
+    assert session.synthetic and session.figure("x.png").parent.name == "smoke"
