@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from avvp_lib import __version__
 from avvp_lib.config import DataConfig, RunConfig, config_hash, from_dict, to_dict
 from avvp_lib.data.splits import LLPSplit, load_split
 from avvp_lib.methods import build_targets
@@ -198,6 +199,7 @@ def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | N
     atomic_write(run_dir / "predictions.npz", buf.getvalue())
     atomic_torch_save(state["best_model"], run_dir / "best.pt")
     result = {"config": to_dict(config), "best_epoch": state["best_epoch"], "device": str(dev),
+              "versions": {"avvp_lib": __version__, "torch": torch.__version__},
               "val": score(preds["val"], data["val"], tc.inference), "test": score(preds["test"], data["test"], tc.inference)}
     atomic_write(run_dir / "results.json", json.dumps(result, indent=2))
     last.unlink(missing_ok=True)

@@ -58,3 +58,22 @@ def test_dense_round_trip(tmp_path):
 def test_runs():
     assert runs(np.array([1, 1, 0, 1, 0, 0, 0, 0, 1, 1])) == [(0, 2), (3, 4), (8, 10)]
     assert runs(np.zeros(10)) == []
+
+
+def test_real_annotations_with_features_elsewhere(llp_dir, tmp_path):
+    """The real-LLP code path: official CSVs in one folder, features in another; PLG then needs real CLIP."""
+    from avvp_lib.clip_encoder import WeightsUnavailable
+    from avvp_lib.data.features import feature_path
+    from avvp_lib.methods.vplan import VPLANConfig, plg_for_split
+
+    ids, _, _ = load_weak_labels(llp_dir / "AVVP_val_pd.csv")
+    rng = np.random.default_rng(0)
+    for kind, dim in (("vggish", 128), ("clip_vitb16", 512)):
+        for vid in ids:
+            p = feature_path(tmp_path, kind, vid)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            np.save(p, rng.standard_normal((10, dim)).astype(np.float32))
+    split = load_split(tmp_path, "val", ("vggish", "clip_vitb16"), annotations_dir=llp_dir, progress=False)
+    assert split.features["clip_vitb16"].shape == (649, 10, 512) and split.gt_visual.shape == (649, 10, 25)
+    with pytest.raises(WeightsUnavailable, match="AVVP_CLIP_CHECKPOINT_VITB16"):
+        plg_for_split(str(tmp_path), split, VPLANConfig())
