@@ -41,6 +41,15 @@ def test_paper_numbers_cover_every_table_row():
         assert all(len(v) == width for v in rows.values()), table.key
 
 
+def test_pld_prerequisite_is_table_iii_row_4():
+    from avvp_lib.config import config_hash
+    from avvp_lib.experiments import vplan_runs
+    from avvp_lib.methods.vplan import pld_pretrain_config
+
+    rows = vplan_runs(get_profile("default"))
+    assert config_hash(pld_pretrain_config(rows["5 + PLD + L_S"])) == config_hash(rows["4 + PLG + L_S"])
+
+
 def test_profiles_and_schedules():
     assert schedule("lsld", get_profile("llp")).epochs == 20
     short = schedule("lsld", get_profile("default"))
