@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from avvp_lib.data.splits import LLPSplit, load_split
 from avvp_lib.experiments import Profile, Table, all_runs, tables
+from avvp_lib.methods.baseline import video_label_everywhere
 from avvp_lib.methods.lsld import lsld_for_split
 from avvp_lib.methods.vplan import VPLANConfig, plg_for_split, pld_for_split, video_precision_recall
 from avvp_lib.metrics import METRIC_KEYS, visual_scores
@@ -66,7 +67,7 @@ def _visual_labels(spec, table: Table, profile: Profile, split: LLPSplit) -> np.
     if spec is None:  # '-' rows: PLG without denoising (Table II), else the video label everywhere
         if table.kind == "pld_quality":
             return plg_for_split(profile.data_dir, split, VPLANConfig())
-        return np.repeat(split.labels[:, None, :], 10, axis=1)
+        return video_label_everywhere(split.labels)
     if spec.method == "lsld":
         return (lsld_for_split(profile.data_dir, split, spec)["final"] >= 0.5).astype(np.uint8)
     labels = plg_for_split(profile.data_dir, split, spec)

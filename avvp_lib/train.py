@@ -13,7 +13,6 @@ import csv
 import functools
 import io
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from avvp_lib import __version__
+from avvp_lib.atomic import atomic_torch_save, atomic_write
 from avvp_lib.config import DataConfig, RunConfig, config_hash, from_dict, to_dict
 from avvp_lib.data.splits import LLPSplit, load_split
 from avvp_lib.methods import build_targets
@@ -36,18 +36,6 @@ SPLITS = ("train", "val", "test")
 def pick_device(device: str | None = None) -> torch.device:
     """``device`` if given, else CUDA when available, else CPU."""
     return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-
-
-def atomic_write(path: Path, data: bytes | str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
-
-
-def atomic_torch_save(obj: object, path: Path) -> None:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    atomic_write(path, buf.getvalue())
 
 
 @functools.lru_cache(maxsize=4)

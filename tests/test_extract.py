@@ -107,7 +107,7 @@ def test_directory_with_bad_files_resumes(tmp_path, encoders, monkeypatch):
     monkeypatch.setattr(pipeline, "embed_audio", interrupt_on_second_video)
     with pytest.raises(KeyboardInterrupt):
         extract_directory(vids, tmp_path / "f", cfg, progress=False, **encoders)
-    assert not list((tmp_path / "f").rglob("*.tmp.npy"))  # no partial file
+    assert not list((tmp_path / "f").rglob(".*.tmp"))  # no partial file
     monkeypatch.setattr(pipeline, "embed_audio", real_embed)
     summary = extract_directory(vids, tmp_path / "f", cfg, progress=False, **encoders)
     # a finished; b (no audio) and c (truncated) recorded in failures.csv; d was interrupted

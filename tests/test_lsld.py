@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from avvp_lib.methods.baseline import video_label_everywhere
 from avvp_lib.methods.lsld import (LSLDConfig, denoise_segments, descriptions, lsld_labels, prompt_similarity,
                                    reweight, subset_prompts, unreliable_segments)
 from avvp_lib.synthetic.latent import LatentSpace
@@ -90,5 +91,5 @@ def test_lsld_labels_on_the_smoke_world(smoke_world):
     out = lsld_labels(s.features["clip_vitb16"], s.labels, enc, LSLDConfig())
     assert out["final"].shape == (240, 10, 25) and out["final"].min() >= 0 and out["final"].max() <= 1
     assert (out["denoised"] <= s.labels[:, None]).all()  # denoising only removes labels
-    weak = np.repeat(s.labels[:, None], 10, axis=1)
+    weak = video_label_everywhere(s.labels)
     assert visual_scores(out["denoised"], s.gt_visual)["seg_v"] > visual_scores(weak, s.gt_visual)["seg_v"]

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from avvp_lib.atomic import atomic_save_npy
+
 FEATURE_SHAPES: dict[str, tuple[int, int]] = {
     "vggish": (10, 128),
     "res152": (80, 2048),  # 8 frames per one-second segment
@@ -85,7 +87,5 @@ def load_features(root: str | Path, kind: str, video_ids: list[str], reduce_fram
     out = np.stack(first) if first else np.zeros((0, *FEATURE_SHAPES[kind]), np.float32)
     if cache:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp.npy")
-        np.save(tmp, out)
-        os.replace(tmp, cache_file)
+        atomic_save_npy(cache_file, out)
     return out

@@ -8,7 +8,6 @@ on; a video without audio gets its visual features and a failure row for ``vggis
 from __future__ import annotations
 
 import csv
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from avvp_lib.atomic import atomic_save_npy
 from avvp_lib.clip_encoder import CLIP_MODELS, ClipEncoder
 from avvp_lib.data.features import check_feature, feature_path
 from avvp_lib.extract.video import FPS, DecodeError, decode_video
@@ -55,9 +55,7 @@ def clip_segment_features(encoder: ClipEncoder, frames: np.ndarray, rule: str = 
 def _save(path: Path, arr: np.ndarray, kind: str) -> None:
     arr = check_feature(np.asarray(arr, np.float32), kind, path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.npy")
-    np.save(tmp, arr)
-    os.replace(tmp, path)
+    atomic_save_npy(path, arr)
 
 
 def _record_failure(out: Path, video: str, kind: str, reason: str) -> None:

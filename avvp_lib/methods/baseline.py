@@ -4,9 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import torch
 
 from avvp_lib.supervision import Targets
+from avvp_lib.vocabulary import NUM_SEGMENTS
+
+
+def video_label_everywhere(labels: np.ndarray, segments: int = NUM_SEGMENTS) -> np.ndarray:
+    """Weak labels [N, C] repeated on every segment [N, T, C]: the segment labels of no method."""
+    return np.repeat(np.asarray(labels)[:, None, :], segments, axis=1).astype(np.uint8)
 
 
 def smooth(labels: torch.Tensor, keep: float) -> torch.Tensor:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from avvp_lib.data.features import load_features
-from avvp_lib.methods.baseline import smooth
+from avvp_lib.methods.baseline import smooth, video_label_everywhere
 from avvp_lib.paths import resolve
 from avvp_lib.supervision import Targets
 from avvp_lib.text_encoders import TextEncoder, cosine, get_text_encoder
@@ -62,7 +62,7 @@ def denoise_segments(features: np.ndarray, video_labels: np.ndarray, encoder: Te
     with more labels (upstream uses 3); 0 denoises all (2^k prompts for k labels).
     """
     descs = descriptions(variant)
-    out = np.repeat(video_labels[:, None, :], features.shape[1], axis=1).astype(np.uint8)
+    out = video_label_everywhere(video_labels, features.shape[1])
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for i, row in enumerate(video_labels):
         cls = tuple(int(c) for c in np.flatnonzero(row))
@@ -159,16 +159,21 @@ class LSLDConfig:
 
 
 def lsld_labels(features: np.ndarray, video_labels: np.ndarray, encoder: TextEncoder, cfg: LSLDConfig) -> dict[str, np.ndarray]:
-    """Denoised [N, T, C] uint8 and final (re-weighted, soft) [N, T, C] float32 visual labels."""
+    """Sec. 3.3-3.4 end to end: ``denoised`` [N, T, C] uint8 and ``final`` (soft) float32 labels.
+
+    With re-weighting it also returns its evidence: ``similarity`` to each class text and the
+    ``unreliable_with`` / ``unreliable_without`` masks (all [N, T, C]).
+    """
     denoised = (denoise_segments(features, video_labels, encoder, cfg.descriptions, cfg.no_event, cfg.max_labels)
-                if cfg.denoise else np.repeat(video_labels[:, None, :], features.shape[1], 1).astype(np.uint8))
-    final = denoised.astype(np.float32)
+                if cfg.denoise else video_label_everywhere(video_labels, features.shape[1]))
+    out = {"denoised": denoised, "final": denoised.astype(np.float32)}
     if cfg.reweight != "none":
         texts = list(CLASSES) if cfg.reweight_text == "class_name" else descriptions(cfg.descriptions)
         sim = class_similarity(features, encoder, texts)
         uw, uwo = unreliable_segments(sim, denoised, video_labels, cfg.overlap_quantile, cfg.without_scope)
-        final = reweight(denoised, sim, uw, uwo, cfg.alpha, cfg.beta, cfg.reweight)
-    return {"denoised": denoised, "final": final}
+        out.update(final=reweight(denoised, sim, uw, uwo, cfg.alpha, cfg.beta, cfg.reweight),
+                   similarity=sim, unreliable_with=uw, unreliable_without=uwo)
+    return out
 
 
 def lsld_for_split(data_dir: str, split, cfg: LSLDConfig) -> dict[str, np.ndarray]:

@@ -21,13 +21,13 @@ Nothing here was tuned to reproduce a paper number.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from avvp_lib.atomic import atomic_save_npy
 from avvp_lib.data.annotations import write_dense_labels, write_weak_labels
 from avvp_lib.data.features import FEATURE_SHAPES, feature_path
 from avvp_lib.data.splits import DENSE_CSV, TRAIN_DENSE_CSV, WEAK_CSV
@@ -160,12 +160,6 @@ class FeatureSampler:
         }
 
 
-def _save_atomic(path: Path, arr: np.ndarray) -> None:
-    tmp = path.with_name(path.stem + ".tmp.npy")
-    np.save(tmp, arr)
-    os.replace(tmp, path)
-
-
 def build_world(out_dir: str | Path, config: WorldConfig = WorldConfig(), progress: bool = True) -> Path:
     """Write the world to ``out_dir``: LLP CSVs, dense GT (train GT in separate files), ``feats/``.
 
@@ -195,7 +189,7 @@ def build_world(out_dir: str | Path, config: WorldConfig = WorldConfig(), progre
             if all(p.is_file() for p in paths.values()):
                 continue
             for kind, arr in features_sampler.sample(rng, dense_a[i], dense_v[i]).items():
-                _save_atomic(paths[kind], arr)
+                atomic_save_npy(paths[kind], arr)
         weak = (dense_a | dense_v).max(axis=1)
         write_weak_labels(out / WEAK_CSV[split], filenames, weak)
         if split == "train":
