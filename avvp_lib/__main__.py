@@ -56,7 +56,7 @@ def _reproduce(args: argparse.Namespace) -> None:
 def _extract(args: argparse.Namespace) -> None:
     from avvp_lib.extract.pipeline import ExtractConfig, extract_directory
 
-    cfg = ExtractConfig(kinds=tuple(args.kinds.split(",")), frame_rule=args.frame_rule, clip_pretrained=args.clip_pretrained,
+    cfg = ExtractConfig(kinds=tuple(args.kinds.split(",")), clip_pretrained=args.clip_pretrained,
                         vggish_weights=args.vggish_weights, device=args.device, batch_size=args.batch_size)
     summary = extract_directory(args.videos, args.out, cfg)
     print(json.dumps(summary, indent=2))
@@ -90,7 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--videos", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--kinds", default="clip_vitb16,vggish")
-    p.add_argument("--frame-rule", default="middle", choices=["middle", "mean"])
     p.add_argument("--clip-pretrained", default=None, help="open_clip tag or local checkpoint (default: openai)")
     p.add_argument("--vggish-weights", default=None, help="local VGGish state_dict (.pt)")
     p.add_argument("--device", default=None)

@@ -29,7 +29,7 @@ HOW_TO = ("Download the weights on a machine with network access (e.g. open_clip
 
 
 class ClipEncoder:
-    """L2-normalised ``encode_text`` / ``encode_images`` for an open_clip model."""
+    """``encode_text`` (L2-normalised) / ``encode_images`` (L2-normalised unless asked not to) for an open_clip model."""
 
     def __init__(self, model: torch.nn.Module, preprocess, tokenizer, device: str | None = None, half: bool | None = None):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -75,7 +75,8 @@ class ClipEncoder:
         return torch.stack([self._text_cache[p] for p in prompts]) if prompts else torch.zeros(0)
 
     @torch.no_grad()
-    def encode_images(self, images: list[np.ndarray] | torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    def encode_images(self, images: list[np.ndarray] | torch.Tensor, batch_size: int = 64,
+                      normalize: bool = True) -> torch.Tensor:
         """Images as HxWx3 uint8 arrays (preprocessed here) or a preprocessed [n, 3, H, W] tensor."""
         if not isinstance(images, torch.Tensor):
             from PIL import Image
@@ -84,5 +85,6 @@ class ClipEncoder:
         out = []
         for i in range(0, len(images), batch_size):
             x = images[i:i + batch_size].to(self.device, torch.float16 if self.half else torch.float32)
-            out.append(torch.nn.functional.normalize(self.model.encode_image(x).float(), dim=-1).cpu())
+            emb = self.model.encode_image(x).float()
+            out.append((torch.nn.functional.normalize(emb, dim=-1) if normalize else emb).cpu())
         return torch.cat(out) if out else torch.zeros(0)

@@ -49,9 +49,9 @@ def _encode(x: np.ndarray) -> np.ndarray:
 
 
 def _f1_per_video(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
-    """[N, C] counts -> [N] mean F1 over the classes with any positive; 1.0 when none."""
+    """[N, C] counts (integer, or soft) -> [N] mean F1 over the classes with any positive; 1.0 when none."""
     valid = (tp + fp > 0) | (tp + fn > 0)
-    f = np.where(valid, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+    f = np.where(valid, 2 * tp / np.where(valid, 2 * tp + fp + fn, 1), 0.0)
     n = valid.sum(axis=1)
     return np.where(n > 0, f.sum(axis=1) / np.maximum(n, 1), 1.0)
 
@@ -110,6 +110,23 @@ def visual_scores(pred_v: np.ndarray, gt_v: np.ndarray) -> dict[str, float]:
     pv, gv = _check("pred_v", pred_v), _check("gt_v", gt_v)
     return {"seg_v": float(100 * _f1_per_video(*segment_counts(pv, gv)).mean()),
             "evt_v": float(100 * _f1_per_video(*event_counts(pv, gv)).mean())}
+
+
+def soft_label_scores(soft_v: np.ndarray, gt_v: np.ndarray, eps: float = 1e-7) -> dict[str, float]:
+    """Quality of soft visual labels [N, 10, C] in [0, 1] against binary GT, without thresholding.
+
+    ``soft_seg_v``: the segment-level F1 of ``visual_scores`` with soft counts (TP = sum p*g,
+    FP = sum p*(1-g), FN = sum (1-p)*g); equal to ``seg_v`` for binary labels. ``bce``: the mean
+    binary cross-entropy of the labels as targets against the GT (lower is better), the loss a
+    model trained on them pays where they are wrong.
+    """
+    p, g = np.asarray(soft_v, np.float64), _check("gt_v", gt_v).astype(np.float64)
+    if p.shape != g.shape or p.min() < 0 or p.max() > 1:
+        raise ValueError(f"soft labels must be in [0, 1] with the GT's shape {g.shape}, got {p.shape}")
+    counts = ((p * g).sum(1), (p * (1 - g)).sum(1), ((1 - p) * g).sum(1))
+    q = np.clip(p, eps, 1 - eps)
+    return {"soft_seg_v": float(100 * _f1_per_video(*counts).mean()),
+            "bce": float(-(g * np.log(q) + (1 - g) * np.log(1 - q)).mean())}
 
 
 INFERENCE_RULES = ("fused", "per_modality")

@@ -1,8 +1,8 @@
 """Compute the tables of ``avvp_lib.experiments`` and render them beside the papers' numbers.
 
 ``run_all(profile)`` trains every run (finished runs are loaded, not recomputed);
-``compute_table`` returns a DataFrame with, per row and metric, ours, the paper's and the
-difference; ``write_table`` writes CSV, Markdown and LaTeX under ``outputs/tables/<profile>/``.
+``compute_table`` returns a DataFrame with, per row and metric, ours and the paper's (and
+their difference on real LLP only: on a synthetic world it is no reproduction gap); ``write_table`` writes CSV, Markdown and LaTeX under ``outputs/tables/<profile>/``.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from avvp_lib.experiments import Profile, Table, all_runs, tables
 from avvp_lib.methods.baseline import video_label_everywhere
 from avvp_lib.methods.lsld import lsld_for_split
 from avvp_lib.methods.vplan import VPLANConfig, plg_for_split, pld_for_split, video_precision_recall
-from avvp_lib.metrics import METRIC_KEYS, visual_scores
+from avvp_lib.metrics import METRIC_KEYS, soft_label_scores, visual_scores
 from avvp_lib.paths import OUTPUTS_DIR, resolve
 from avvp_lib.train import RunResult, train
 
@@ -63,13 +63,13 @@ def _split(data_dir: str, annotations_dir: str | None, name: str) -> LLPSplit:
 
 
 def _visual_labels(spec, table: Table, profile: Profile, split: LLPSplit) -> np.ndarray:
-    """Segment-level visual pseudo labels [N, T, C] of one label-quality row."""
+    """Segment-level visual pseudo labels [N, T, C] of one label-quality row (LSLD's may be soft)."""
     if spec is None:  # '-' rows: PLG without denoising (Table II), else the video label everywhere
         if table.kind == "pld_quality":
             return plg_for_split(profile.data_dir, split, VPLANConfig())
         return video_label_everywhere(split.labels)
     if spec.method == "lsld":
-        return (lsld_for_split(profile.data_dir, split, spec)["final"] >= 0.5).astype(np.uint8)
+        return lsld_for_split(profile.data_dir, split, spec)["final"]
     labels = plg_for_split(profile.data_dir, split, spec)
     if table.kind == "pld_quality" or spec.pseudo == "pld":
         pretrain = run_with_seeds(table.extra["pretrain"], profile)[0]
@@ -85,8 +85,10 @@ def _label_quality(table: Table, profile: Profile, split_name: str) -> dict[str,
             video = split.labels if row.spec is None else plg_for_split(profile.data_dir, split, row.spec).max(axis=1)
             out[row.label] = video_precision_recall(video, split.gt_visual)
         else:
-            scores = visual_scores(_visual_labels(row.spec, table, profile, split), split.gt_visual)
-            out[row.label] = {**scores, "average": (scores["seg_v"] + scores["evt_v"]) / 2}
+            labels = _visual_labels(row.spec, table, profile, split)
+            scores = visual_scores((labels >= 0.5).astype(np.uint8), split.gt_visual)
+            out[row.label] = {**scores, **soft_label_scores(labels, split.gt_visual),
+                              "average": (scores["seg_v"] + scores["evt_v"]) / 2}
     return out
 
 
@@ -96,7 +98,7 @@ def _mean_std(results: list[RunResult]) -> tuple[dict[str, float], dict[str, flo
 
 
 def compute_table(table: Table, profile: Profile, device: str | None = None, progress: bool = True) -> pd.DataFrame:
-    """Long-form table: one line per (row, metric) with ours, ours_std, paper, diff, note."""
+    """Long-form table: one line per (row, metric) with ours, ours_std, paper, note (+ diff on real LLP)."""
     columns = table.columns or METRIC_KEYS
     paper = paper_numbers().get(table.key, {})
     paper_cols = paper.get("columns", list(METRIC_KEYS))
@@ -118,7 +120,8 @@ def compute_table(table: Table, profile: Profile, device: str | None = None, pro
             p = prow[paper_cols.index(col)] if prow is not None and col in paper_cols else np.nan
             o = ours.get(row.label, {}).get(col, np.nan)
             records.append({"row": row.label, "metric": col, "ours": o, "ours_std": stds.get(row.label, {}).get(col, np.nan),
-                            "paper": p, "diff": o - p, "note": row.note or ("" if row.label in ours else "not run")})
+                            "paper": p, **({} if profile.synthetic else {"diff": o - p}),
+                            "note": row.note or ("" if row.label in ours else "not run")})
     return pd.DataFrame.from_records(records)
 
 
@@ -126,23 +129,37 @@ def table_title(table: Table, profile: Profile) -> str:
     return f"{table.title} — {SYNTHETIC_TAG}" if profile.synthetic else f"{table.title} — reproduction on LLP"
 
 
-def _cell(x: float, std: float = np.nan, signed: bool = False) -> str:
+DECIMALS = {"bce": 3}  # metrics not in percent
+
+
+def _cell(x: float, std: float = np.nan, signed: bool = False, decimals: int = 1) -> str:
     if np.isnan(x):
         return "—"
-    s = f"{x:+.1f}" if signed else f"{x:.1f}"
-    return s + (f" ± {std:.1f}" if not np.isnan(std) and std > 0 else "")
+    s = f"{x:+.{decimals}f}" if signed else f"{x:.{decimals}f}"
+    return s + (f" ± {std:.{decimals}f}" if not np.isnan(std) and std > 0 else "")
 
 
-def wide(df: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """The paper's layout: one line per row and source (ours / paper / diff), metrics as columns."""
+def _side_by_side(ours: float, std: float, paper: float, with_diff: bool, decimals: int = 1) -> str:
+    """'ours ± std (paper)', or '(paper, ours - paper)' on real data; the paper's part only where it has a number."""
+    cell = _cell(ours, std, decimals=decimals)
+    if np.isnan(paper):
+        return cell
+    extra = f", {_cell(ours - paper, signed=True, decimals=decimals)}" if with_diff and not np.isnan(ours) else ""
+    return f"{cell} ({_cell(paper, decimals=decimals)}{extra})"
+
+
+def wide(df: pd.DataFrame, table: Table, with_diff: bool = False) -> pd.DataFrame:
+    """The paper's layout: one line per row, metrics as columns, each cell ours beside the paper's.
+
+    ``with_diff`` adds ours minus the paper's; only for real LLP data, where it is a reproduction gap.
+    """
     columns = list(table.columns or METRIC_KEYS)
     lines = []
     for label, g in df.groupby("row", sort=False):
         g = g.set_index("metric")
-        note = g["note"].iloc[0]
-        for source in ("ours", "paper", "diff"):
-            cells = {c: _cell(g.at[c, source], g.at[c, "ours_std"] if source == "ours" else np.nan, source == "diff") for c in columns}
-            lines.append({"row": label, "source": source, **cells, "note": note if source == "ours" else ""})
+        cells = {c: _side_by_side(g.at[c, "ours"], g.at[c, "ours_std"], g.at[c, "paper"], with_diff,
+                                  DECIMALS.get(c, 1)) for c in columns}
+        lines.append({"row": label, **cells, "note": g["note"].iloc[0]})
     return pd.DataFrame(lines)
 
 
@@ -167,10 +184,12 @@ def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path 
     out = Path(out_dir or tables_dir(profile))
     out.mkdir(parents=True, exist_ok=True)
     title = table_title(table, profile)
-    frame = grid(df) if table.layout == "grid" else wide(df, table)
+    frame = grid(df) if table.layout == "grid" else wide(df, table, with_diff=not profile.synthetic)
     df.to_csv(out / f"{table.key}.csv", index=False)
-    legend = ("Cells: ours (paper)." if table.layout == "grid" else
-              "Each row: ours, the paper's number, and ours minus the paper's." if table.key in paper_numbers() else "")
+    legend = ""
+    if table.key in paper_numbers():
+        legend = ("Cells: ours (paper)." if profile.synthetic or table.layout == "grid"
+                  else "Cells: ours (paper, ours minus paper).")
     caption = " ".join(x for x in (table.caption, legend) if x)
     (out / f"{table.key}.md").write_text(f"### {title}\n\n{to_markdown(frame)}\n\n{caption}\n")
     latex = frame.to_latex(index=False, caption=f"{title}. {caption}", label=f"tab:{table.key}", escape=True)

@@ -1,7 +1,7 @@
 """The trainer: whole splits in memory as tensors, batches by index, pluggable ``Targets``.
 
 Each run writes ``outputs/runs/<name>-<config hash>/``: ``config.json``, ``metrics.csv``
-(per epoch), ``best.pt``, ``predictions.npz`` (probabilities for train/val/test, used by PLD),
+(per epoch), ``best.pt``, ``predictions.npz`` (float32 probabilities for train/val/test, used by PLD),
 and ``results.json`` (final val and test scores) last. A run whose ``results.json`` exists is
 loaded, not recomputed; an interrupted run resumes from ``last.pt`` (written every epoch).
 Every file is written to a temporary name and renamed, so no half-written result survives.
@@ -183,7 +183,7 @@ def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | N
     model.load_state_dict(state["best_model"])
     preds = {s: predict(model, *inputs[s]) for s in SPLITS}
     buf = io.BytesIO()
-    np.savez_compressed(buf, **{f"{s}/{k}": v.astype(np.float16) for s, p in preds.items() for k, v in p.items()})
+    np.savez_compressed(buf, **{f"{s}/{k}": v.astype(np.float32) for s, p in preds.items() for k, v in p.items()})
     atomic_write(run_dir / "predictions.npz", buf.getvalue())
     atomic_torch_save(state["best_model"], run_dir / "best.pt")
     result = {"config": to_dict(config), "best_epoch": state["best_epoch"], "device": str(dev),

@@ -5,6 +5,8 @@ descriptions (LSLD appendix Table 6 variants, kept as data).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 CLASSES: tuple[str, ...] = (
     "Speech", "Car", "Cheering", "Dog", "Cat", "Frying_(food)", "Basketball_bounce",
     "Fire_alarm", "Chainsaw", "Cello", "Banjo", "Singing", "Chicken_rooster",
@@ -39,22 +41,50 @@ VPLAN_PROMPTS: dict[str, str] = {
 INSTRUMENTS = ("Cello", "Banjo", "Violin_fiddle", "Accordion", "Acoustic_guitar")
 HUMAN_ACTIVITIES = ("Speech", "Cheering", "Singing", "Clapping", "Basketball_bounce")
 
+
+@dataclass(frozen=True)
+class Descriptions:
+    """How LSLD names classes inside a subset prompt ("A and B"), Table 6.
+
+    ``names``: one description per class. ``prefix`` is added once at the start of a prompt
+    ("a photo of A and B", not "a photo of A and a photo of B"); with ``prefix_classes`` only
+    prompts naming one of those classes get it ("a person speaking and playing the guitar").
+    """
+
+    names: dict[str, str]
+    prefix: str = ""
+    prefix_classes: tuple[str, ...] | None = None
+
+    def prompt(self, classes: tuple[int, ...]) -> str:
+        """The prompt for a subset of class indices."""
+        text = " and ".join(self.names[CLASSES[c]] for c in classes)
+        wants = self.prefix_classes is None or any(CLASSES[c] in self.prefix_classes for c in classes)
+        return f"{self.prefix} {text}" if self.prefix and wants else text
+
+
 _ORIGINAL = {c: NATURAL_NAMES[c] for c in CLASSES}
-_PLAYING = {
+_PLAYING = {  # paper, Appendix: "playing" before instruments, "playing basketball"
     **_ORIGINAL,
     "Basketball_bounce": "playing basketball",
     **{c: f"playing the {NATURAL_NAMES[c].split()[0]}" for c in INSTRUMENTS},
+    "Acoustic_guitar": "playing the guitar",
 }
-_PLAYING["Acoustic_guitar"] = "playing the guitar"
+# The strings of fyyCS/LSLD main.py (refineLabel) for visual denoising.
+_OFFICIAL = dict(zip(CLASSES, (
+    "Speeching", "Car", "Cheering", "Dog", "Cat", "Frying food", "playing basketball", "Fire alarm ringing",
+    "Chainsaw", "playing the Cello", "playing the Banjo", "Singing", "Chicken", "playing the Violin",
+    "Vacuum cleaner", "Baby laughter", "playing the Accordion", "Lawn-mower", "Motorcycle", "Helicopter",
+    "playing the guitar", "Telephone bell ringing", "Baby cry", "Blender", "Clapping")))
 
-# LSLD appendix Table 6: class-description variants used inside the subset prompts.
-LSLD_DESCRIPTIONS: dict[str, dict[str, str]] = {
-    "original": _ORIGINAL,
-    "playing": _PLAYING,  # paper default
-    "photo_of": {c: f"a photo of {d}" for c, d in _PLAYING.items()},
-    "playing_person": {
-        c: (f"a person {d}" if c in INSTRUMENTS + HUMAN_ACTIVITIES else d) for c, d in _PLAYING.items()
-    },
+# LSLD Table 6 rows (and the official code's strings) as data.
+LSLD_DESCRIPTIONS: dict[str, Descriptions] = {
+    "original": Descriptions(_ORIGINAL),  # "Original Class Desc"
+    "playing": Descriptions(_PLAYING),  # "Desc + playing" (paper default)
+    "photo_of": Descriptions(_PLAYING, prefix="a photo of"),  # "Desc + a photo of"
+    # "Desc + playing + a person", the paper's example: "a person speaking and playing the guitar"
+    "playing_person": Descriptions({**_PLAYING, "Speech": "speaking"}, prefix="a person",
+                                   prefix_classes=INSTRUMENTS + HUMAN_ACTIVITIES),
+    "official": Descriptions(_OFFICIAL),  # fyyCS/LSLD main.py
 }
 
 # LSLD Table 3: the prompt that says "no listed event here".

@@ -1,8 +1,7 @@
 """Which stage bounds feature extraction: video decoding or CLIP inference?
 
 Prints videos/second for decoding the sample LLP clip (PyAV, 80 frames + 16 kHz audio) and for
-CLIP image inference on its 10 segment frames (``middle`` rule) and on all 80 frames (``mean``),
-with a ViT-B/16-sized open_clip model (random weights: the speed does not depend on them) and
+CLIP image inference on all 80 frames (the per-frame features ``extract`` writes), with a ViT-B/16-sized open_clip model (random weights: the speed does not depend on them) and
 the tiny test model. Runs on CUDA (fp16) when present, else CPU.
 
 Usage: python benchmarks/extract_speed.py [--repeats 3] [--device cpu]
@@ -17,7 +16,7 @@ import torch
 
 from avvp_lib.clip_encoder import ClipEncoder
 from avvp_lib.extract.models import tiny_clip_encoder
-from avvp_lib.extract.pipeline import clip_segment_features
+from avvp_lib.extract.pipeline import clip_frame_features
 from avvp_lib.extract.video import SAMPLE_CLIP, decode_video
 
 
@@ -43,9 +42,8 @@ def main() -> None:
     encoders = {"ViT-B/16 (random weights)": ClipEncoder(model, preprocess, open_clip.get_tokenizer("ViT-B-16"), args.device),
                 "tiny test model": tiny_clip_encoder(device=args.device)}
     for name, enc in encoders.items():
-        for rule in ("middle", "mean"):
-            r = rate(lambda: clip_segment_features(enc, clip.frames, rule), args.repeats)
-            print(f"CLIP {rule:6s} {name:26s}: {r:7.2f} videos/s ({'10' if rule == 'middle' else '80'} images per video)")
+        r = rate(lambda: clip_frame_features(enc, clip.frames), args.repeats)
+        print(f"CLIP frames {name:26s}: {r:7.2f} videos/s (80 images per video)")
 
 
 if __name__ == "__main__":

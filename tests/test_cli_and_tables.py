@@ -69,10 +69,13 @@ def test_rendering_marks_the_synthetic_world(smoke_world, tmp_path):
     assert 0 < ours[("tau=0.040, P1", "precision")] <= 100
     path = write_table(df, t1, p, tmp_path)
     text = path.read_text()
-    assert SYNTHETIC_TAG in text and "| - | paper | 67.0 | 87.9 | 77.4 |" in text
+    dash = next(line for line in text.splitlines() if line.startswith("| - |"))
+    assert SYNTHETIC_TAG in text and "(67.0)" in dash and "(87.9)" in dash and "(77.4)" in dash
+    assert "diff" not in df.columns and "+" not in dash  # no "ours - paper" on a synthetic world
     assert (tmp_path / "vplan_t1.tex").is_file() and (tmp_path / "vplan_t1.csv").is_file()
     assert "reproduction on LLP" in table_title(t1, get_profile("llp"))
-    assert list(wide(df, t1)["source"][:3]) == ["ours", "paper", "diff"]
+    real = wide(df.assign(diff=df["ours"] - df["paper"]), t1, with_diff=True)
+    assert real.iloc[0]["precision"].count("(") == 1 and ", " in real.iloc[0]["precision"]
 
 
 def test_grid_layout():

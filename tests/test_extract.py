@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from avvp_lib.clip_encoder import WeightsUnavailable
+from avvp_lib.data.features import load_features
 from avvp_lib.extract.models import tiny_clip_encoder, tiny_vggish
 from avvp_lib.extract.pipeline import ExtractConfig, extract_directory
 from avvp_lib.extract.video import SAMPLE_CLIP, DecodeError, decode_video
@@ -49,13 +50,16 @@ def test_real_llp_clip_end_to_end(llp_dir, tmp_path, encoders):
     cfg = ExtractConfig(kinds=("clip_vitb16", "clip_vitb32", "vggish"), device="cpu")
     summary = extract_directory(tmp_path / "v", tmp_path / "f", cfg, progress=False, **encoders)
     assert summary["done"] == 1 and summary["failed"] == 0
-    for kind, shape in (("clip_vitb16", (10, 512)), ("clip_vitb32", (10, 512)), ("vggish", (10, 128))):
+    for kind, shape, dtype in (("clip_vitb16", (80, 512), np.float16), ("clip_vitb32", (80, 512), np.float16),
+                               ("vggish", (10, 128), np.float32)):
         arr = np.load(tmp_path / "f" / "feats" / kind / "BjCEufrlXm4.npy")
-        assert arr.shape == shape and arr.dtype == np.float32 and np.isfinite(arr).all()
-    mean_cfg = ExtractConfig(kinds=("clip_vitb16",), frame_rule="mean", device="cpu")
-    extract_directory(tmp_path / "v", tmp_path / "g", mean_cfg, progress=False, **encoders)
-    assert not np.allclose(np.load(tmp_path / "g" / "feats" / "clip_vitb16" / "BjCEufrlXm4.npy"),
-                           np.load(tmp_path / "f" / "feats" / "clip_vitb16" / "BjCEufrlXm4.npy"))
+        assert arr.shape == shape and arr.dtype == dtype and np.isfinite(arr).all()
+    frames = np.load(tmp_path / "f" / "feats" / "clip_vitb16" / "BjCEufrlXm4.npy").astype(np.float32)
+    assert not np.allclose(np.linalg.norm(frames, axis=-1), 1.0, atol=1e-3)  # unnormalised, as the LSLD release
+    middle = load_features(tmp_path / "f", "clip_vitb16", ["BjCEufrlXm4"], "middle", cache=False, progress=False)
+    mean = load_features(tmp_path / "f", "clip_vitb16", ["BjCEufrlXm4"], "mean", cache=False, progress=False)
+    np.testing.assert_array_equal(middle[0], frames[4::8])
+    np.testing.assert_allclose(mean[0], frames.reshape(10, 8, -1).mean(1), rtol=1e-6)
 
 
 def test_frames_follow_the_upstream_8fps_frames(llp_dir):

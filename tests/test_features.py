@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from avvp_lib.data.features import FeatureError, feature_path, load_features, segment_mean
+from avvp_lib.data.features import FeatureError, feature_path, load_features, segment_mean, to_segments
 
 
 def _write(root, kind, vid, arr):
@@ -21,7 +21,7 @@ def test_load_and_cache(tmp_path):
     np.testing.assert_allclose(first[1], arrs["bbbbbbbbbbb"].reshape(10, 8, 2048).mean(1), rtol=1e-6)
     assert len(list((tmp_path / "cache").glob("res152_*.npy"))) == 1
     np.testing.assert_array_equal(load_features(tmp_path, "res152", list(arrs), progress=False), first)
-    raw = load_features(tmp_path, "res152", list(arrs), reduce_frames=False, progress=False)
+    raw = load_features(tmp_path, "res152", list(arrs), "frames", progress=False)
     assert raw.shape == (2, 80, 2048)
 
 
@@ -44,3 +44,25 @@ def test_errors_name_the_file(tmp_path):
         load_features(tmp_path, "vggish", ["eeeeeeeeeee"], progress=False)
     with pytest.raises(FeatureError, match="unknown feature kind"):
         load_features(tmp_path, "resnet", ["eeeeeeeeeee"], progress=False)
+
+
+@pytest.mark.parametrize("rule", ["mean", "middle"])
+def test_clip_frame_files_and_segment_files_load_alike(tmp_path, rule):
+    """(80, 512) float16 per-frame CLIP files (the LSLD release) and (10, 512) files of the same
+    segments load to the same segment features under each rule."""
+    rng = np.random.default_rng(0)
+    frames = rng.standard_normal((3, 80, 512)).astype(np.float16)
+    ids = ["aaaaaaaaaaa", "bbbbbbbbbbb", "ccccccccccc"]
+    segments = to_segments(frames.astype(np.float32), rule)
+    for vid, f, s in zip(ids, frames, segments):
+        for root, arr in ((tmp_path / "frames", f), (tmp_path / "segments", s)):
+            feature_path(root, "clip_vitb16", vid).parent.mkdir(parents=True, exist_ok=True)
+            np.save(feature_path(root, "clip_vitb16", vid), arr)
+    a = load_features(tmp_path / "frames", "clip_vitb16", ids, rule, progress=False)
+    b = load_features(tmp_path / "segments", "clip_vitb16", ids, rule, progress=False)
+    assert a.shape == (3, 10, 512) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    expected = frames[:, 4::8] if rule == "middle" else frames.astype(np.float32).reshape(3, 10, 8, 512).mean(2)
+    np.testing.assert_allclose(a, expected, rtol=1e-6)
+    other = "middle" if rule == "mean" else "mean"
+    assert not np.allclose(load_features(tmp_path / "frames", "clip_vitb16", ids, other, progress=False), a)

@@ -123,3 +123,23 @@ def test_input_validation_and_helpers():
     assert a.all()
     with pytest.raises(ValueError, match="unknown inference rule"):
         binarize(frame, glob, rule="max")
+
+
+def test_soft_label_scores():
+    """Soft counts give seg_v for binary labels; a soft label pays less BCE than a wrong hard one."""
+    from avvp_lib.metrics import soft_label_scores, visual_scores
+
+    rng = np.random.default_rng(3)
+    gt = (rng.random((20, 10, 25)) < 0.1).astype(np.uint8)
+    hard = (rng.random((20, 10, 25)) < 0.1).astype(np.uint8)
+    assert soft_label_scores(hard, gt)["soft_seg_v"] == pytest.approx(visual_scores(hard, gt)["seg_v"])
+    g = np.zeros((1, 10, 1), np.uint8)
+    g[0, 0, 0] = 1
+    wrong = np.zeros((1, 10, 1), np.float32)
+    wrong[0, 1, 0] = 1.0  # a false positive at full weight
+    soft = wrong * 0.3  # the same segment softened
+    got = soft_label_scores(soft, g)
+    # TP 0, FP 0.3, FN 1 -> F1 0; BCE: segment 0 -log(1e-7), segment 1 -log(0.7), the rest ~0
+    assert got["soft_seg_v"] == 0.0
+    assert got["bce"] == pytest.approx((-np.log(1e-7) - np.log(0.7)) / 10, rel=1e-4)
+    assert got["bce"] < soft_label_scores(wrong, g)["bce"]

@@ -2,6 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from avvp_lib.losses import segment_bce
 from avvp_lib.methods.vplan import richness_loss
 from avvp_lib.models.han import HANOutput
 from avvp_lib.supervision import Targets
@@ -22,11 +23,11 @@ def test_loss_terms():
                 + F.binary_cross_entropy(out.visual_prob, 0.9 * y + 0.05))
     assert torch.allclose(base.loss(out, idx), expected)
     seg = (torch.rand(4, 10, 25) < 0.3).float()
-    no_visual = Targets(video=y, audio=y, visual=None, seg_visual=seg, seg_loss="bce", seg_weight=2.0)
+    no_visual = Targets(video=y, audio=y, visual=None, seg_visual=seg, seg_loss=segment_bce, seg_weight=2.0)
     expected = (F.binary_cross_entropy(out.global_prob, y) + F.binary_cross_entropy(out.audio_prob, y)
                 + 2.0 * F.binary_cross_entropy(out.frame_prob[:, :, 1], seg))
     assert torch.allclose(no_visual.loss(out, idx), expected)
-    rich = Targets(video=y, audio=y, visual=y, seg_visual=seg, seg_loss="richness", seg_weight=0.5)
+    rich = Targets(video=y, audio=y, visual=y, seg_visual=seg, seg_loss=richness_loss, seg_weight=0.5)
     extra = rich.loss(out, idx) - Targets(video=y, audio=y, visual=y).loss(out, idx)
     assert torch.allclose(extra, 0.5 * richness_loss(out.frame_prob[:, :, 1], seg, y))
 
@@ -41,7 +42,5 @@ def test_batch_indexing_selects_rows():
 
 def test_bad_targets():
     y = torch.zeros(2, 25)
-    with pytest.raises(ValueError, match="unknown segment loss"):
-        Targets(video=y, audio=y, visual=y, seg_visual=torch.zeros(2, 10, 25), seg_loss="focal")
     with pytest.raises(ValueError, match="needs seg_visual"):
-        Targets(video=y, audio=y, visual=y, seg_loss="bce")
+        Targets(video=y, audio=y, visual=y, seg_loss=segment_bce)

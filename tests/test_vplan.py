@@ -51,12 +51,27 @@ def test_plg_on_hand_made_features():
     assert (np_lab == lab.numpy()).all()
 
 
-def test_video_precision_recall():
-    gt = np.zeros((2, 10, 25), np.uint8)
-    gt[0, :, 1] = gt[1, 3, 2] = 1
-    pred = np.zeros((2, 25), np.uint8)
-    pred[0, [1, 5]] = 1
-    assert video_precision_recall(pred, gt) == {"precision": 50.0, "recall": 50.0, "average": 50.0}
+def test_video_precision_recall_is_per_video():
+    gt = np.zeros((3, 10, 25), np.uint8)
+    gt[0, :, 1] = gt[1, 3, 2] = gt[2, 0, [3, 4]] = 1
+    pred = np.zeros((3, 25), np.uint8)
+    pred[0, [1, 5]] = 1  # P 1/2, R 1/1
+    # video 1 predicts nothing: P 0 (0 predicted), R 0/1
+    pred[2, [3, 4, 6, 7]] = 1  # P 2/4, R 2/2
+    got = video_precision_recall(pred, gt)
+    assert got["precision"] == pytest.approx(100 * (0.5 + 0 + 0.5) / 3)
+    assert got["recall"] == pytest.approx(100 * (1 + 0 + 1) / 3)
+    assert got["average"] == pytest.approx((got["precision"] + got["recall"]) / 2)
+
+
+def test_table1_dash_row_on_real_llp_val(llp_dir):
+    """VPLAN Table I '-' row: the weak label as the visual label, real LLP val (paper: 66.96 / 87.88 / 77.42)."""
+    from avvp_lib.data import load_split
+
+    val = load_split(llp_dir, "val", progress=False)
+    got = video_precision_recall(val.labels, val.gt_visual)
+    assert len(val) == 649
+    assert got == pytest.approx({"precision": 66.96, "recall": 87.88, "average": 77.42}, abs=0.01)
 
 
 def test_richness_fig2():
@@ -70,6 +85,24 @@ def test_richness_fig2():
     noisy = Y * 0.98 + 0.01
     noisy[..., CLASS_INDEX["Car"]] = 0.99
     assert torch.allclose(richness_loss(noisy, Y, y), good)
+
+
+def test_richness_eq8_by_hand_with_classes_outside_the_label():
+    """Eq. 8 on one video of T=2 segments, label {dog}; 'all' averages the sr BCE over all 25 classes."""
+    y = torch.zeros(1, 25)
+    y[0, DOG] = 1
+    Y = torch.zeros(1, 2, 25)
+    Y[0, 0, DOG] = 1  # cr = [1, 0], sr[dog] = 0.5
+    P = torch.full((1, 2, 25), 0.3)  # 0.3 everywhere, also outside the label (masked away)
+    P[0, :, DOG] = torch.tensor([0.8, 0.4])  # pcr = [0.8, 0.4], psr[dog] = 0.6
+    b = lambda p, t: -(t * np.log(p) + (1 - t) * np.log(1 - p))  # noqa: E731
+    cr_term = (b(0.8, 1) + b(0.4, 0)) / 2
+    outside = -np.log(1 - 1e-7)  # psr = sr = 0, clamped to 1e-7 as upstream's BCE
+    sr_all = (b(0.6, 0.5) + 24 * outside) / 25
+    assert richness_loss(P, Y, y).item() == pytest.approx(cr_term + sr_all, rel=1e-5)
+    assert richness_loss(P, Y, y, sr_over="labelled").item() == pytest.approx(cr_term + b(0.6, 0.5), rel=1e-5)
+    with pytest.raises(ValueError, match="sr_over"):
+        richness_loss(P, Y, y, sr_over="some")
 
 
 def test_richness_empty_label_is_finite():
@@ -99,3 +132,15 @@ def test_pld_keeps_agreeing_labels_and_validates_k():
     assert torch.allclose(forward_loss(P, Y)[0, 2, DOG], -torch.log(torch.tensor(0.98)))
     with pytest.raises(ValueError, match="K must"):
         denoise_pseudo_labels(P, Y, k=11)
+
+
+def test_pld_reads_float32_predictions(smoke_world, tmp_path):
+    """Stored run predictions are float32, so PLD's forward loss sees the probabilities the model gave."""
+    from avvp_lib.config import DataConfig, RunConfig, TrainConfig
+    from avvp_lib.train import train
+
+    cfg = RunConfig(name="f32", data=DataConfig(data_dir=str(smoke_world)), train=TrainConfig(epochs=1, step_size=1))
+    preds = train(cfg, tmp_path, "cpu", progress=False).predictions("train")
+    with np.load(train(cfg, tmp_path, "cpu", progress=False).run_dir / "predictions.npz") as z:
+        assert z["train/frame"].dtype == np.float32
+    assert preds["frame"].dtype == np.float32

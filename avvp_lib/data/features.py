@@ -1,8 +1,14 @@
 """Per-video feature files (``<root>/feats/<kind>/<video_id>.npy``) loaded into one array.
 
-Folder names follow upstream (``vggish``, ``res152``, ``r2plus1d_18``) plus CLIP segment
-features (``clip_vitb16``, ``clip_vitb32``). A split is read once into a contiguous float32
-array and cached next to the features (``<root>/cache/``) so the second load is one file read.
+Folder names follow upstream (``vggish``, ``res152``, ``r2plus1d_18``) plus CLIP image
+features (``clip_vitb16``, ``clip_vitb32``). Frame-level kinds hold 80 frames per video (8 per
+one-second segment): ``res152`` (80, 2048) as AVVP-ECCV20, CLIP (80, 512) float16 unnormalised
+as the official LSLD release; CLIP files of (10, 512) (one vector per segment) load too.
+A frame-level file becomes 10 segment features by a ``segment_rule`` (``SEGMENT_RULES``) that
+the method chooses: ``"mean"`` of the 8 frames (HAN's res152 pooling, LSLD's CLIP), or the
+``"middle"`` frame (VPLAN samples one frame per segment). A split is read once into a
+contiguous float32 array and cached per rule next to the features (``<root>/cache/``), so the
+second load is one file read.
 """
 from __future__ import annotations
 
@@ -15,15 +21,19 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from avvp_lib.atomic import atomic_save_npy
+from avvp_lib.vocabulary import NUM_SEGMENTS
 
-FEATURE_SHAPES: dict[str, tuple[int, int]] = {
+FEATURE_SHAPES: dict[str, tuple[int, int]] = {  # the shape each kind is written in
     "vggish": (10, 128),
     "res152": (80, 2048),  # 8 frames per one-second segment
     "r2plus1d_18": (10, 512),
-    "clip_vitb16": (10, 512),
-    "clip_vitb32": (10, 512),
+    "clip_vitb16": (80, 512),  # per frame, as the official LSLD release
+    "clip_vitb32": (80, 512),
 }
+# Other shapes a kind is accepted in: CLIP features already reduced to one vector per segment.
+ALSO_ACCEPTED: dict[str, tuple[tuple[int, int], ...]] = {"clip_vitb16": ((10, 512),), "clip_vitb32": ((10, 512),)}
 FRAMES_PER_SEGMENT = 8
+SEGMENT_RULES = ("mean", "middle", "frames")  # "frames": keep all 80 frames (no reduction)
 
 
 class FeatureError(ValueError):
@@ -35,10 +45,10 @@ def feature_path(root: Path, kind: str, vid: str) -> Path:
 
 
 def check_feature(arr: np.ndarray, kind: str, path: Path) -> np.ndarray:
-    """Validate one video's feature array against ``FEATURE_SHAPES``; return it as float32."""
-    expected = FEATURE_SHAPES[kind]
-    if arr.shape != expected:
-        raise FeatureError(f"{path}: shape {arr.shape}, expected {expected} for feature kind {kind!r}")
+    """Validate one video's feature array against its kind's shapes; return it as float32."""
+    allowed = (FEATURE_SHAPES[kind], *ALSO_ACCEPTED.get(kind, ()))
+    if arr.shape not in allowed:
+        raise FeatureError(f"{path}: shape {arr.shape}, expected {' or '.join(map(str, allowed))} for feature kind {kind!r}")
     if not np.isfinite(arr).all():
         raise FeatureError(f"{path}: contains NaN or inf values")
     return arr.astype(np.float32, copy=False)
@@ -54,17 +64,31 @@ def segment_mean(frames: np.ndarray) -> np.ndarray:
     return frames.reshape(*lead, t // FRAMES_PER_SEGMENT, FRAMES_PER_SEGMENT, d).mean(axis=-2)
 
 
-def _cache_key(kind: str, ids: list[str], reduce_frames: bool, newest_mtime: int) -> str:
-    h = hashlib.sha256(json.dumps([kind, ids, reduce_frames, newest_mtime]).encode()).hexdigest()
+def middle_frame(frames: np.ndarray) -> np.ndarray:
+    """The middle frame of every segment (index 4 of 8, at t + 0.5 s): [..., 80, D] -> [..., 10, D]."""
+    return frames[..., FRAMES_PER_SEGMENT // 2::FRAMES_PER_SEGMENT, :]
+
+
+def to_segments(arr: np.ndarray, rule: str) -> np.ndarray:
+    """One video's features as segments by ``rule``; a (10, D) array is returned unchanged."""
+    if rule not in SEGMENT_RULES:
+        raise ValueError(f"unknown segment rule {rule!r}; expected one of {SEGMENT_RULES}")
+    if rule == "frames" or arr.shape[-2] != NUM_SEGMENTS * FRAMES_PER_SEGMENT:
+        return arr
+    return segment_mean(arr) if rule == "mean" else middle_frame(arr)
+
+
+def _cache_key(kind: str, ids: list[str], rule: str, newest_mtime: int) -> str:
+    h = hashlib.sha256(json.dumps([kind, ids, rule, newest_mtime]).encode()).hexdigest()
     return h[:16]
 
 
-def load_features(root: str | Path, kind: str, video_ids: list[str], reduce_frames: bool = True,
+def load_features(root: str | Path, kind: str, video_ids: list[str], segment_rule: str = "mean",
                   cache: bool = True, progress: bool = True) -> np.ndarray:
     """Load ``kind`` features for ``video_ids`` as one float32 array [N, T, D].
 
-    ``res152`` is reduced from 80 frames to 10 segments (``segment_mean``) unless
-    ``reduce_frames`` is False. Raises ``FeatureError`` naming the file for a missing file,
+    Frame-level files (80 frames) become 10 segments by ``segment_rule`` (``to_segments``;
+    ``"frames"`` keeps the 80). Raises ``FeatureError`` naming the file for a missing file,
     wrong shape or non-finite value; nothing is padded.
     """
     if kind not in FEATURE_SHAPES:
@@ -76,15 +100,16 @@ def load_features(root: str | Path, kind: str, video_ids: list[str], reduce_fram
         raise FeatureError(f"{len(missing)} {kind} feature file(s) missing, first: {missing[0]} "
                            f"(expected {FEATURE_SHAPES[kind]} float arrays in {root / 'feats' / kind})")
     newest = max((os.stat(p).st_mtime_ns for p in paths), default=0)
-    reduce = reduce_frames and kind == "res152"
-    cache_file = root / "cache" / f"{kind}_{_cache_key(kind, list(video_ids), reduce, newest)}.npy"
+    cache_file = root / "cache" / f"{kind}_{_cache_key(kind, list(video_ids), segment_rule, newest)}.npy"
     if cache and cache_file.is_file():
         return np.load(cache_file)
-    first = []
+    arrays = []
     for p in tqdm(paths, desc=f"load {kind}", disable=not progress, leave=False):
-        arr = check_feature(np.load(p), kind, p)
-        first.append(segment_mean(arr) if reduce else arr)
-    out = np.stack(first) if first else np.zeros((0, *FEATURE_SHAPES[kind]), np.float32)
+        arrays.append(to_segments(check_feature(np.load(p), kind, p), segment_rule))
+    if len({a.shape for a in arrays}) > 1:
+        shapes = sorted({a.shape for a in arrays})
+        raise FeatureError(f"{kind} files in {root / 'feats' / kind} mix shapes {shapes}; use one shape per kind")
+    out = np.stack(arrays) if arrays else np.zeros((0, NUM_SEGMENTS, FEATURE_SHAPES[kind][1]), np.float32)
     if cache:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         atomic_save_npy(cache_file, out)

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from avvp_lib.atomic import atomic_save_npy
 from avvp_lib.clip_encoder import CLIP_MODELS, ClipEncoder
 from avvp_lib.data.features import check_feature, feature_path
-from avvp_lib.extract.video import FPS, DecodeError, decode_video
+from avvp_lib.extract.video import DecodeError, decode_video
 from avvp_lib.extract.vggish import VGGish, embed_audio, load_vggish
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".avi", ".mov")
@@ -29,7 +29,6 @@ KINDS = (*CLIP_MODELS, "vggish")
 @dataclass(frozen=True)
 class ExtractConfig:
     kinds: tuple[str, ...] = ("clip_vitb16", "vggish")
-    frame_rule: str = "middle"  # CLIP input per segment: "middle" frame, or "mean" of the 8 frame embeddings
     clip_pretrained: str | None = None  # open_clip tag or checkpoint path; None: openai / env variable
     vggish_weights: str | None = None
     device: str | None = None
@@ -40,20 +39,19 @@ class ExtractConfig:
         if bad:
             raise ValueError(f"cannot extract {bad}; supported kinds: {list(KINDS)} "
                              "(res152 / r2plus1d_18 come from the upstream extractors)")
-        if self.frame_rule not in ("middle", "mean"):
-            raise ValueError(f"frame_rule must be 'middle' or 'mean', got {self.frame_rule!r}")
 
 
-def clip_segment_features(encoder: ClipEncoder, frames: np.ndarray, rule: str = "middle", batch_size: int = 64) -> np.ndarray:
-    """[80, H, W, 3] frames -> [10, D] segment features (middle frame, or mean of the 8 embeddings)."""
-    if rule == "middle":
-        return encoder.encode_images(list(frames[FPS // 2::FPS]), batch_size).numpy()
-    emb = encoder.encode_images(list(frames), batch_size).numpy()
-    return emb.reshape(-1, FPS, emb.shape[-1]).mean(axis=1)
+def clip_frame_features(encoder: ClipEncoder, frames: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """[80, H, W, 3] frames -> [80, D] float16 image embeddings, unnormalised (the official LSLD release).
+
+    Each method reduces them to segments by its own rule when it loads them
+    (``data.features.to_segments``: VPLAN the middle frame, LSLD the mean of 8).
+    """
+    return encoder.encode_images(list(frames), batch_size, normalize=False).numpy().astype(np.float16)
 
 
 def _save(path: Path, arr: np.ndarray, kind: str) -> None:
-    arr = check_feature(np.asarray(arr, np.float32), kind, path)
+    check_feature(np.asarray(arr), kind, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_save_npy(path, arr)
 
@@ -116,7 +114,7 @@ def extract_directory(videos: str | Path, out: str | Path, cfg: ExtractConfig = 
         t1 = time.perf_counter()
         summary["decode_s"] += t1 - t0
         for kind, enc in encoders.items():
-            _save(targets[kind], clip_segment_features(enc, clip.frames, cfg.frame_rule, cfg.batch_size), kind)
+            _save(targets[kind], clip_frame_features(enc, clip.frames, cfg.batch_size), kind)
         t2 = time.perf_counter()
         summary["clip_s"] += t2 - t1
         if audio_model is not None:

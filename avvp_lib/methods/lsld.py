@@ -17,20 +17,23 @@ import torch
 from avvp_lib.data.features import load_features
 from avvp_lib.methods.baseline import smooth, video_label_everywhere
 from avvp_lib.paths import resolve
+from avvp_lib.losses import segment_bce
 from avvp_lib.supervision import Targets
 from avvp_lib.text_encoders import TextEncoder, cosine, get_text_encoder
-from avvp_lib.vocabulary import CLASSES, LSLD_DESCRIPTIONS, NO_EVENT_PROMPTS, NUM_CLASSES
+from avvp_lib.vocabulary import CLASSES, LSLD_DESCRIPTIONS, NO_EVENT_PROMPTS, NUM_CLASSES, Descriptions
 
 REWEIGHT_MODES = ("none", "dynamic", "stable", "with_only", "without_only")
+OVERLAP_RULES = ("official", "robust")
 
 
-def descriptions(variant: str) -> list[str]:
+def description_variant(variant: str) -> Descriptions:
+    """One of ``vocabulary.LSLD_DESCRIPTIONS`` (Table 6 rows and the official code's strings)."""
     if variant not in LSLD_DESCRIPTIONS:
         raise KeyError(f"unknown description variant {variant!r}; expected one of {sorted(LSLD_DESCRIPTIONS)}")
-    return [LSLD_DESCRIPTIONS[variant][c] for c in CLASSES]
+    return LSLD_DESCRIPTIONS[variant]
 
 
-def subset_prompts(classes: tuple[int, ...], descs: list[str], no_event: str = "other") -> tuple[list[str], np.ndarray]:
+def subset_prompts(classes: tuple[int, ...], descs: Descriptions, no_event: str = "other") -> tuple[list[str], np.ndarray]:
     """Sec. 3.2: one prompt per non-empty subset of ``classes`` ("A and B") plus the no-event prompt.
 
     Returns the prompts and their label rows [P, 25] (the no-event prompt has none).
@@ -41,9 +44,9 @@ def subset_prompts(classes: tuple[int, ...], descs: list[str], no_event: str = "
     prompts, rows = [], []
     for size in range(1, len(classes) + 1):
         for subset in itertools.combinations(classes, size):
-            prompts.append(" and ".join(descs[c] for c in subset))
+            prompts.append(descs.prompt(subset))
             rows.append(np.isin(np.arange(NUM_CLASSES), subset))
-    prompts.append("not " + " and not ".join(descs[c] for c in classes) if no_event == "not" else no_event)
+    prompts.append("not " + " and not ".join(descs.names[CLASSES[c]] for c in classes) if no_event == "not" else no_event)
     rows.append(np.zeros(NUM_CLASSES, bool))
     return prompts, np.array(rows, dtype=np.uint8)
 
@@ -61,7 +64,7 @@ def denoise_segments(features: np.ndarray, video_labels: np.ndarray, encoder: Te
     prompt is encoded once. ``max_labels`` > 0 keeps the video label on every segment of videos
     with more labels (upstream uses 3); 0 denoises all (2^k prompts for k labels).
     """
-    descs = descriptions(variant)
+    descs = description_variant(variant)
     out = video_label_everywhere(video_labels, features.shape[1])
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for i, row in enumerate(video_labels):
@@ -75,51 +78,79 @@ def denoise_segments(features: np.ndarray, video_labels: np.ndarray, encoder: Te
     return out
 
 
+def class_descriptions(variant: str) -> list[str]:
+    """The 25 class descriptions of a variant, one prompt per class (with its prefix where it applies)."""
+    descs = description_variant(variant)
+    return [descs.prompt((c,)) for c in range(NUM_CLASSES)]
+
+
 def class_similarity(features: np.ndarray, encoder: TextEncoder, texts: list[str]) -> np.ndarray:
     """Cosine similarity of every segment to every class text (no softmax). [N, T, C]."""
     return cosine(torch.as_tensor(features), encoder.encode_text(texts)).numpy()
 
 
-def unreliable_segments(sim: np.ndarray, labels: np.ndarray, video_labels: np.ndarray, quantile: float = 0.05,
-                        scope: str = "video") -> tuple[np.ndarray, np.ndarray]:
-    """Sec. 3.4: segments in the overlap of the with-c and without-c similarity distributions.
+def overlap_band(sim_with: np.ndarray, sim_without: np.ndarray, rule: str = "official",
+                 quantile: float = 0.05) -> tuple[float, float]:
+    """Sec. 3.4's "overlap region" of one class's with-c and without-c similarities: ``(lo, hi)``.
 
-    Per class c, over the segments of videos labelled c (``scope="video"``; ``"all"``: every
-    training segment, as upstream), "with" = denoised label has c, "without" = it lacks c.
-    The overlap is ``[lo, hi]`` with ``lo`` the ``quantile`` of the with-similarities and ``hi``
-    the ``1 - quantile`` of the without-similarities; if ``hi > lo``, with-segments below ``hi``
-    and without-segments above ``lo`` are unreliable. ``quantile=0`` is upstream's min/max rule,
-    which a single outlier stretches over everything; the default 0.05 ignores such tails.
+    ``official`` (fyyCS/LSLD main.py): ``lo`` = the smallest with-c similarity, ``hi`` = the largest
+    without-c one. ``robust`` (this bundle's variant): the ``quantile`` and ``1 - quantile``
+    quantiles instead, so one outlier does not stretch the band over everything. The band is
+    empty unless ``hi > lo``.
+    """
+    if rule not in OVERLAP_RULES:
+        raise ValueError(f"unknown overlap rule {rule!r}; expected one of {OVERLAP_RULES}")
+    if rule == "official":
+        return float(sim_with.min()), float(sim_without.max())
+    return float(np.quantile(sim_with, quantile)), float(np.quantile(sim_without, 1 - quantile))
+
+
+def unreliable_segments(sim: np.ndarray, labels: np.ndarray, video_labels: np.ndarray,
+                        rule: str = "official") -> tuple[np.ndarray, np.ndarray]:
+    """Sec. 3.4: the segments whose similarity falls in the overlap band of their class.
+
+    Per class c, "with" = segments whose denoised label has c, "without" = segments whose label
+    lacks c. ``official``: over all training segments ("all the segments across the dataset",
+    as fyyCS/LSLD main.py). ``robust`` (this bundle's): over the segments of videos labelled c
+    only, with the quantile band of ``overlap_band``. With ``(lo, hi) = overlap_band(...)`` and
+    ``hi > lo``, with-segments below ``hi`` and without-segments above ``lo`` are unreliable.
     Returns boolean masks (unreliable-with, unreliable-without) [N, T, C].
     """
-    if scope not in ("video", "all"):
-        raise ValueError(f"scope must be 'video' or 'all', got {scope!r}")
     unrel_with = np.zeros(labels.shape, bool)
     unrel_without = np.zeros(labels.shape, bool)
     for c in range(labels.shape[-1]):
-        in_scope = np.broadcast_to(video_labels[:, None, c] > 0, labels.shape[:2]) if scope == "video" \
-            else np.ones(labels.shape[:2], bool)
+        in_scope = (np.ones(labels.shape[:2], bool) if rule == "official"
+                    else np.broadcast_to(video_labels[:, None, c] > 0, labels.shape[:2]))
         with_c = in_scope & (labels[..., c] > 0)
         without_c = in_scope & (labels[..., c] == 0)
         if not with_c.any() or not without_c.any():
             continue
         s = sim[..., c]
-        lo, hi = np.quantile(s[with_c], quantile), np.quantile(s[without_c], 1 - quantile)
+        lo, hi = overlap_band(s[with_c], s[without_c], rule)
         if hi > lo:
             unrel_with[..., c] = with_c & (s < hi)
             unrel_without[..., c] = without_c & (s > lo)
     return unrel_with, unrel_without
 
 
+def eq4_soft_label(sim: np.ndarray, factor: float, label: np.ndarray) -> np.ndarray:
+    """LSLD eq. 4 for one side: ``min(1, factor * s_c)``, written only where ``0 < factor * s_c < 1``.
+
+    As fyyCS/LSLD main.py applies it: where the product is >= 1 or <= 0 (a cosine can be
+    negative) the segment keeps its ``label``.
+    """
+    value = factor * sim
+    return np.where((value > 0) & (value < 1), value, label).astype(np.float32)
+
+
 def reweight(labels: np.ndarray, sim: np.ndarray, unrel_with: np.ndarray, unrel_without: np.ndarray,
              alpha: float = 4.0, beta: float = 0.4, mode: str = "dynamic") -> np.ndarray:
-    """LSLD eq. 4: soft labels ``min(1, alpha * s_c)`` (label 1) and ``min(1, beta * s_c)`` (label 0).
+    """LSLD eq. 4 on the unreliable segments: ``alpha`` for label-1 segments, ``beta`` for label-0 ones.
 
-    Applied to unreliable segments only; clipped at 0 as well, since a cosine can be negative.
     ``mode`` (Table 4(b)): ``dynamic`` both sides; ``with_only`` / ``without_only`` one side;
     ``stable`` replaces each segment's similarity by the class's mean similarity over its
-    unreliable segments of that side (a constant weight per class and side); ``none`` returns
-    the labels unchanged.
+    unreliable segments of that side (a constant weight per class and side; this bundle's
+    reading of the paper's "stable value"); ``none`` returns the labels unchanged.
     """
     if mode not in REWEIGHT_MODES:
         raise ValueError(f"unknown re-weighting mode {mode!r}; expected one of {REWEIGHT_MODES}")
@@ -135,7 +166,7 @@ def reweight(labels: np.ndarray, sim: np.ndarray, unrel_with: np.ndarray, unrel_
             counts = mask.sum(axis=(0, 1))
             means = np.where(counts > 0, (sim * mask).sum(axis=(0, 1)) / np.maximum(counts, 1), 0.0)
             s = np.broadcast_to(means, sim.shape)
-        out[mask] = np.clip(factor * s[mask], 0.0, 1.0)
+        out[mask] = eq4_soft_label(s[mask], factor, out[mask])
     return out
 
 
@@ -149,11 +180,11 @@ class LSLDConfig:
     alpha: float = 4.0
     beta: float = 0.4
     no_event: str = "other"  # Table 3
-    descriptions: str = "playing"  # Table 6 / LSLD_DESCRIPTIONS
+    descriptions: str = "playing"  # Table 6 / vocabulary.LSLD_DESCRIPTIONS
     clip_kind: str = "clip_vitb16"  # features the labels are made from
-    overlap_quantile: float = 0.05  # 0 = upstream min/max rule
-    without_scope: str = "video"  # "all" = upstream
-    reweight_text: str = "description"  # "class_name" = upstream (raw "Frying_(food)")
+    clip_segment_rule: str = "mean"  # mean of each segment's 8 frames, as fyyCS/LSLD
+    overlap_rule: str = "official"  # OVERLAP_RULES: "official" (all segments, min/max) or "robust" (this bundle's)
+    reweight_text: str = "class_name"  # raw "Frying_(food)" as fyyCS/LSLD; "description" = this bundle's
     max_labels: int = 0  # 0 = all subsets (paper); upstream 3
     audio_keep: float = 1.0
 
@@ -168,16 +199,16 @@ def lsld_labels(features: np.ndarray, video_labels: np.ndarray, encoder: TextEnc
                 if cfg.denoise else video_label_everywhere(video_labels, features.shape[1]))
     out = {"denoised": denoised, "final": denoised.astype(np.float32)}
     if cfg.reweight != "none":
-        texts = list(CLASSES) if cfg.reweight_text == "class_name" else descriptions(cfg.descriptions)
+        texts = list(CLASSES) if cfg.reweight_text == "class_name" else class_descriptions(cfg.descriptions)
         sim = class_similarity(features, encoder, texts)
-        uw, uwo = unreliable_segments(sim, denoised, video_labels, cfg.overlap_quantile, cfg.without_scope)
+        uw, uwo = unreliable_segments(sim, denoised, video_labels, cfg.overlap_rule)
         out.update(final=reweight(denoised, sim, uw, uwo, cfg.alpha, cfg.beta, cfg.reweight),
                    similarity=sim, unreliable_with=uw, unreliable_without=uwo)
     return out
 
 
 def lsld_for_split(data_dir: str, split, cfg: LSLDConfig) -> dict[str, np.ndarray]:
-    feats = load_features(resolve(data_dir), cfg.clip_kind, split.video_ids, progress=False)
+    feats = load_features(resolve(data_dir), cfg.clip_kind, split.video_ids, cfg.clip_segment_rule, progress=False)
     return lsld_labels(feats, split.labels, get_text_encoder(resolve(data_dir), cfg.clip_kind), cfg)
 
 
@@ -185,4 +216,4 @@ def build_lsld_targets(cfg: LSLDConfig, ctx) -> Targets:
     """End of Sec. 3.4: segment-level visual BCE against the labels replaces the video-level visual term."""
     seg = torch.as_tensor(lsld_for_split(ctx.config.data.data_dir, ctx.train, cfg)["final"])
     y = torch.as_tensor(ctx.train.labels, dtype=torch.float32)
-    return Targets(video=y, audio=smooth(y, cfg.audio_keep), visual=None, seg_visual=seg, seg_loss="bce", seg_weight=1.0)
+    return Targets(video=y, audio=smooth(y, cfg.audio_keep), visual=None, seg_visual=seg, seg_loss=segment_bce, seg_weight=1.0)

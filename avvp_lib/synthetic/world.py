@@ -12,7 +12,10 @@ Features come from one latent model (``latent.LatentSpace``), with every paramet
   over the classes visible in segment t; ``strength = clarity_c * U(occlusion_min, 1)``;
   ``b_video`` mixes the shared background with a per-video scene; with probability
   ``distractor_prob`` a segment also shows an unlabelled class at ``distractor_strength``.
-  ViT-B/16 and ViT-B/32 views differ only by their noise level.
+  ViT-B/16 and ViT-B/32 views differ only by their noise level. CLIP-like features are written
+  per frame (80 x 512 float16, as the official LSLD release): the 8 frames of a segment share
+  its latent and its segment noise and add a smaller per-frame noise, so a segment's frames are
+  strongly correlated, as real video frames are.
 - VGGish-like audio (128-d): the same construction in the audio space for audible classes.
 - R(2+1)D-like (10x512) and ResNet-152-like (80x2048) features are fixed random linear
   views of the noiseless visual latent with more noise (per frame for ResNet): weaker views.
@@ -29,7 +32,7 @@ from tqdm.auto import tqdm
 
 from avvp_lib.atomic import atomic_save_npy
 from avvp_lib.data.annotations import write_dense_labels, write_weak_labels
-from avvp_lib.data.features import FEATURE_SHAPES, feature_path
+from avvp_lib.data.features import FEATURE_SHAPES, FRAMES_PER_SEGMENT, feature_path
 from avvp_lib.data.splits import DENSE_CSV, TRAIN_DENSE_CSV, WEAK_CSV
 from avvp_lib.synthetic.latent import AUDIO_DIM, LATENT_DIM, LatentSpace, unit
 from avvp_lib.synthetic.llp_statistics import load_statistics
@@ -56,6 +59,7 @@ class FeatureModel:
     distractor_strength: float = 0.35
     noise_clip_vitb16: float = 0.9  # norm of the isotropic noise of each segment feature
     noise_clip_vitb32: float = 1.0
+    noise_clip_frame: float = 0.5  # norm of the extra noise of each CLIP frame (set once, not fitted)
     noise_audio: float = 0.8
     noise_r2plus1d: float = 1.6
     noise_res152_frame: float = 4.0  # per frame; the mean of 8 frames has 1/sqrt(8) of it (1.41)
@@ -139,6 +143,12 @@ class FeatureSampler:
     def _noise(self, rng: np.random.Generator, shape: tuple[int, ...], norm: float) -> np.ndarray:
         return (rng.standard_normal(shape) * (norm / np.sqrt(shape[-1]))).astype(np.float32)
 
+    def _clip_frames(self, rng: np.random.Generator, latent: np.ndarray, segment_noise: float) -> np.ndarray:
+        """[10, 512] segment latents -> [80, 512] float16 CLIP-like frames (segment + frame noise)."""
+        seg = latent + self._noise(rng, latent.shape, segment_noise)
+        frames = np.repeat(seg, FRAMES_PER_SEGMENT, axis=0)
+        return (frames + self._noise(rng, frames.shape, self.m.noise_clip_frame)).astype(np.float16)
+
     def sample(self, rng: np.random.Generator, audio: np.ndarray, visual: np.ndarray) -> dict[str, np.ndarray]:
         m, s = self.m, self.space
         strength = visual * self.clarity * rng.uniform(m.occlusion_min, 1.0, visual.shape)
@@ -149,10 +159,10 @@ class FeatureSampler:
         latent = (strength.astype(np.float32) @ s.prototypes + m.bg_weight * scene).astype(np.float32)  # [10, 512]
         a_strength = audio * self.loudness * rng.uniform(m.occlusion_min, 1.0, audio.shape)
         a_scene = unit(rng.standard_normal(AUDIO_DIM)) * m.bg_weight
-        frames = np.repeat(latent @ self.w_res152, 8, axis=0)
+        frames = np.repeat(latent @ self.w_res152, FRAMES_PER_SEGMENT, axis=0)
         return {
-            "clip_vitb16": latent + self._noise(rng, (NUM_SEGMENTS, LATENT_DIM), m.noise_clip_vitb16),
-            "clip_vitb32": latent + self._noise(rng, (NUM_SEGMENTS, LATENT_DIM), m.noise_clip_vitb32),
+            "clip_vitb16": self._clip_frames(rng, latent, m.noise_clip_vitb16),
+            "clip_vitb32": self._clip_frames(rng, latent, m.noise_clip_vitb32),
             "vggish": (a_strength.astype(np.float32) @ s.audio_prototypes + a_scene
                        + self._noise(rng, (NUM_SEGMENTS, AUDIO_DIM), m.noise_audio)).astype(np.float32),
             "r2plus1d_18": latent @ self.w_r2p1d + self._noise(rng, (NUM_SEGMENTS, 512), m.noise_r2plus1d),
