@@ -66,6 +66,9 @@ class Targets:
         return Targets(move(self.video), move(self.audio), move(self.visual), move(self.seg_visual),
                        self.seg_loss, self.seg_weight)
 
+    def start_epoch(self, epoch: int) -> None:
+        """Called by the trainer before each epoch (0-based); targets that change during training override it."""
+
     def loss(self, out: HANOutput, idx: Tensor) -> Tensor:
         y = self.video[idx]
         total = bce(out.global_prob, y) + bce(out.audio_prob, self.audio[idx])
