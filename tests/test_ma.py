@@ -14,7 +14,7 @@ from avvp_lib.methods.vplan import video_precision_recall
 from avvp_lib.models.han import HANOutput
 from avvp_lib.paths import SHARED_LLP_DIR
 from avvp_lib.train import BuildContext, load_run_data, selection_score, train
-from avvp_lib.vocabulary import CLASS_INDEX, CLASSES
+from avvp_lib.vocabulary import CLASS_INDEX
 
 DOG, SPEECH, CAR, CAT, CHICKEN = (CLASS_INDEX[n] for n in ("Dog", "Speech", "Car", "Cat", "Chicken_rooster"))
 DHHN_FLIPS = SHARED_LLP_DIR.parent / "upstream" / "DHHN" / "need_to_change.json"

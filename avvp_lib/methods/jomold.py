@@ -1,4 +1,4 @@
-"""JoMoLD (Cheng et al., "Joint-Modal Label Denoising for Weakly-Supervised Audio-Visual Video Parsing", 2022).
+"""JoMoLD (Cheng et al., "Joint-Modal Label Denoising for Weakly-Supervised Audio-Visual Video Parsing", ECCV 2022).
 
 The three modes of the official code (MCG-NJU/JoMoLD ``main.py``):
 

@@ -20,7 +20,7 @@ behaviour was read from the official code.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import ClassVar
 
@@ -92,7 +92,7 @@ def exchange_predictions(model: nn.Module, audio: Tensor, visual: list[Tensor], 
     """Step 2 forward passes (code): original inputs; own audio with the partner's visual tracks
     (every visual feature kind exchanged together); the partner's audio with own visual tracks."""
     model.eval()
-    rows: dict[str, list[Tensor]] = {k: [] for k in ExchangePredictions.__dataclass_fields__}
+    rows: dict[str, list[Tensor]] = {f.name: [] for f in fields(ExchangePredictions)}
     for i in range(0, len(audio), batch):
         own = slice(i, i + batch)
         other = partner[own].to(audio.device)
