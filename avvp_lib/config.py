@@ -41,7 +41,7 @@ class TrainConfig:
     step_size: int = 10
     gamma: float = 0.1
     seed: int = 1
-    select_metric: str = "seg_type"  # model selection on validation, as upstream HAN
+    select_metric: str = "seg_type"  # model selection on validation, as upstream HAN; "last": the last epoch (MA)
     inference: str = "fused"  # see metrics.binarize
 
 
@@ -51,6 +51,12 @@ PAPER_SCHEDULES: dict[str, TrainConfig] = {
     "han": TrainConfig(),
     "vplan": TrainConfig(epochs=30, batch_size=32, lr=3e-4, step_size=10, gamma=0.1),
     "lsld": TrainConfig(epochs=20, batch_size=32, lr=6e-4, step_size=6, gamma=0.25),
+    # MA and JoMoLD: their code's arguments (step 3 of MA keeps the last of 12 epochs; both mask
+    # each modality's segments by its own video-level prediction; JoMoLD selects by audio event F1).
+    "ma": TrainConfig(epochs=12, batch_size=16, lr=3e-4, step_size=10, gamma=0.1, select_metric="last",
+                      inference="per_modality"),
+    "jomold": TrainConfig(epochs=25, batch_size=128, lr=5e-4, step_size=6, gamma=0.25, seed=6, select_metric="evt_a",
+                          inference="per_modality"),
 }
 
 

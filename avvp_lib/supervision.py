@@ -42,6 +42,9 @@ class Targets:
         return replace(self, video=move(self.video), audio=move(self.audio), visual=move(self.visual),
                        seg_visual=move(self.seg_visual))
 
+    def start_epoch(self, epoch: int) -> None:
+        """Called by the trainer before each epoch (0-based); targets that change during training override it."""
+
     def loss(self, out: HANOutput, idx: Tensor) -> Tensor:
         y = self.video[idx]
         total = bce(out.global_prob, y) + bce(out.audio_prob, self.audio[idx])

@@ -118,6 +118,21 @@ class BuildContext:
         """Train (or load) a prerequisite run, e.g. the eq. 9 model that PLD denoises with."""
         return train(config, self.runs_dir, str(self.device), self.progress)
 
+    def load_model(self, result: RunResult) -> torch.nn.Module:
+        """The saved model (``best.pt``) of a finished prerequisite run, on ``device``, in eval mode."""
+        model = build_han(result.config, self.train).to(self.device)
+        model.load_state_dict(torch.load(result.run_dir / "best.pt", map_location=self.device, weights_only=True))
+        return model.eval()
+
+    def train_inputs(self) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The train split's model inputs (audio, one tensor per visual kind) on ``device``."""
+        return split_inputs(self.train, self.config.data, self.device)
+
+
+def selection_score(val: dict[str, float], metric: str, epoch: int) -> float:
+    """Model-selection score of an epoch: a validation metric, or the epoch itself for ``"last"``."""
+    return float(epoch) if metric == "last" else val[metric]
+
 
 def _write_history(path: Path, history: list[dict[str, float]]) -> None:
     buf = io.StringIO()
@@ -160,6 +175,7 @@ def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | N
     for epoch in bar:
         model.train()
         t0, losses = time.time(), []
+        targets.start_epoch(epoch)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1000 + epoch)).to(dev)
         for i in range(0, n, tc.batch_size):
             idx = order[i:i + tc.batch_size]
@@ -172,11 +188,11 @@ def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | N
         val = score(predict(model, *inputs["val"]), data["val"], tc.inference)
         state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
                                  "videos_per_s": n / (time.time() - t0), **{f"val_{k}": v for k, v in val.items()}})
-        if val[tc.select_metric] > state["best_score"]:
-            state.update(best_score=val[tc.select_metric], best_epoch=epoch + 1,
-                         best_model=copy.deepcopy(model.state_dict()))
+        selected = selection_score(val, tc.select_metric, epoch + 1)
+        if selected > state["best_score"]:
+            state.update(best_score=selected, best_epoch=epoch + 1, best_model=copy.deepcopy(model.state_dict()))
         state["epoch"] = epoch + 1
-        bar.set_postfix(loss=f"{state['history'][-1]['loss']:.3f}", val=f"{val[tc.select_metric]:.1f}")
+        bar.set_postfix(loss=f"{state['history'][-1]['loss']:.3f}", val=f"{selected:.1f}")
         atomic_torch_save({**state, "model": model.state_dict(), "optimizer": opt.state_dict(),
                            "scheduler": sched.state_dict(), "rng": torch.get_rng_state()}, last)
         _write_history(run_dir / "metrics.csv", state["history"])

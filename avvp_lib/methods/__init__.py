@@ -6,11 +6,15 @@ entry in each dict below; the training loop does not change.
 from __future__ import annotations
 
 from avvp_lib.methods.baseline import HANLabels, build_han_targets
+from avvp_lib.methods.jomold import JoMoLDConfig, build_jomold_targets
 from avvp_lib.methods.lsld import LSLDConfig, build_lsld_targets
+from avvp_lib.methods.ma import MAConfig, build_ma_targets
 from avvp_lib.methods.vplan import VPLANConfig, build_vplan_targets
 
-SUPERVISION_CONFIGS = {"han": HANLabels, "vplan": VPLANConfig, "lsld": LSLDConfig}
-BUILDERS = {"han": build_han_targets, "vplan": build_vplan_targets, "lsld": build_lsld_targets}
+SUPERVISION_CONFIGS = {"han": HANLabels, "vplan": VPLANConfig, "lsld": LSLDConfig, "ma": MAConfig,
+                       "jomold": JoMoLDConfig}
+BUILDERS = {"han": build_han_targets, "vplan": build_vplan_targets, "lsld": build_lsld_targets,
+            "ma": build_ma_targets, "jomold": build_jomold_targets}
 
 
 def build_targets(cfg, ctx):
@@ -18,4 +22,5 @@ def build_targets(cfg, ctx):
     return BUILDERS[cfg.method](cfg, ctx)
 
 
-__all__ = ["BUILDERS", "HANLabels", "LSLDConfig", "SUPERVISION_CONFIGS", "VPLANConfig", "build_targets"]
+__all__ = ["BUILDERS", "HANLabels", "JoMoLDConfig", "LSLDConfig", "MAConfig", "SUPERVISION_CONFIGS", "VPLANConfig",
+           "build_targets"]
