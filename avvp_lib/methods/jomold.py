@@ -37,7 +37,8 @@ from avvp_lib.atomic import atomic_write
 from avvp_lib.methods.baseline import HANLabels, smooth
 from avvp_lib.models.han import HANOutput
 from avvp_lib.paths import resolve
-from avvp_lib.supervision import EPS, Targets, bce
+from avvp_lib.losses import EPS, bce
+from avvp_lib.supervision import Targets
 from avvp_lib.vocabulary import NUM_CLASSES
 
 WARM_UP_RULES = ("code", "linear")
