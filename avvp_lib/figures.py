@@ -47,12 +47,18 @@ def label_timelines(video_ids: list[str], rows: dict[str, np.ndarray], video_lab
 
 
 def similarity_histograms(sim: np.ndarray, labels: np.ndarray, video_labels: np.ndarray, unrel_with: np.ndarray,
-                          unrel_without: np.ndarray, class_names: list[str], synthetic: bool) -> plt.Figure:
-    """LSLD Fig. 2 style: similarity to the class text for segments with / without the class, unreliable band shaded."""
+                          unrel_without: np.ndarray, class_names: list[str], synthetic: bool,
+                          all_segments: bool = True) -> plt.Figure:
+    """LSLD Fig. 2 style: similarity to the class text for segments with / without the class, unreliable band shaded.
+
+    ``all_segments``: every training segment (the official overlap rule), else only the segments of
+    videos labelled with the class (the "robust" rule).
+    """
     fig, axes = plt.subplots(1, len(class_names), figsize=(4 * len(class_names), 3), squeeze=False)
     for ax, name in zip(axes[0], class_names):
         c = CLASSES.index(name)
-        scope = np.broadcast_to(video_labels[:, None, c] > 0, labels.shape[:2])
+        scope = (np.ones(labels.shape[:2], bool) if all_segments
+                 else np.broadcast_to(video_labels[:, None, c] > 0, labels.shape[:2]))
         s = sim[..., c]
         with_c, without_c = s[scope & (labels[..., c] > 0)], s[scope & (labels[..., c] == 0)]
         bins = np.linspace(s[scope].min(), s[scope].max(), 30) if scope.any() else 30
