@@ -66,7 +66,10 @@ def upsample_nearest(x: Tensor, length: int) -> Tensor:
 
 
 class MILGuide(nn.Module):
-    """A modality-wise guiding network: x <- x + Encoder(x), ``iterations`` times, then sum_t softmax_t(att) * sigmoid(prob)."""
+    """A modality-wise guiding network (upstream ``AudioNet``/``VideoNet``).
+
+    x <- x + Encoder(x), ``iterations`` times, then sum_t softmax_t(att(x)) * sigmoid(prob(x)).
+    """
 
     def __init__(self, projection: nn.Module, d_model: int, num_layers: int, iterations: int, nhead: int,
                  dim_feedforward: int, dropout: float, num_classes: int):

@@ -134,7 +134,8 @@ class GroupingBlock(nn.Module):
 
 
 class ModalityGrouping(nn.Module):
-    """Upstream ``ModalityTrans``: tokens and inputs share ``depth`` transformer blocks, then the tokens group the inputs.
+    """Upstream ``ModalityTrans``: tokens and inputs share ``depth`` transformer blocks, then the
+    tokens group the inputs.
 
     With ``guide_tokens`` the inputs are first regrouped against a guide sequence of that length
     (the audio CUG's visual guidance), with the opposite assignment type.

@@ -93,7 +93,10 @@ class DilatedConvBlock(nn.Module):
 
 
 class LevelFusion(nn.Module):
-    """Adaptive semantic fusion of one modality: self-attention across each segment's levels, then sum_l sigmoid(s_l) x_l."""
+    """Adaptive semantic fusion of one modality.
+
+    Self-attention across each segment's pyramid levels, then sum_l sigmoid(score(x_l)) x_l.
+    """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int, dropout: float, attn_dropout: float):
         super().__init__()
