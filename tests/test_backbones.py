@@ -7,6 +7,7 @@ from avvp_lib.config import DataConfig, ModelConfig, RunConfig, TrainConfig, fro
 from avvp_lib.methods.baseline import smooth, video_label_everywhere
 from avvp_lib.models import DHHN, MGN, MODELS, DHHNOutput, MGNOutput, MMPyramid, build_model
 from avvp_lib.models.dhhn import GUIDE_LR_SCALES, upsample_nearest
+from avvp_lib.models.mm_pyramid import AttentionLayer
 from avvp_lib.supervision import Targets
 from avvp_lib.train import train
 
@@ -133,6 +134,16 @@ def test_mm_pyramid_swapped_streams_only_swap_the_outputs():
     a, b = upstream(*x), paper(*x)
     assert torch.allclose(a.frame_prob, b.frame_prob.flip(2)) and torch.allclose(a.audio_prob, b.visual_prob)
     assert torch.allclose(a.global_prob, b.global_prob, atol=1e-6)
+
+
+def test_mm_pyramid_fixed_size_attention_sees_only_its_window():
+    torch.manual_seed(0)
+    layer = AttentionLayer(16, 2, 16, dropout=0.0, attn_dropout=0.0, window=2).eval()
+    q, kv = torch.randn(1, 10, 16), torch.randn(1, 10, 16)
+    changed = kv.clone()
+    changed[0, 6] += 1.0  # segment 6 lies within 2 of segments 4..8 only
+    moved = (layer(q, kv) - layer(q, changed)).abs().amax(dim=-1)[0] > 1e-6
+    assert moved.tolist() == [t in range(4, 9) for t in range(10)]
 
 
 def test_dhhn_guides_and_upstream_learning_rates():
