@@ -23,12 +23,35 @@ class DataConfig:
     visual: tuple[str, ...] = ("res152", "r2plus1d_18")
 
 
+HAN_FIELDS = ("num_layers", "share_layer", "dropout")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
+    """The backbone (a ``models.MODELS`` name) and its hyper-parameters.
+
+    ``num_layers``/``share_layer``/``dropout`` are HAN's. Every other backbone runs at its own
+    defaults (its official code's), overridden by ``options`` (its constructor's keyword
+    arguments); an empty ``options`` is left out of the config's dict, so older hashes stay.
+    """
+
     name: str = "han"
     num_layers: int = 1
     share_layer: bool = True  # upstream: one hybrid attention layer serves both modalities
     dropout: float = 0.1
+    options: dict[str, Any] = field(default_factory=dict, metadata={"omit_if_default": True})
+
+    def __post_init__(self) -> None:
+        changed = [f.name for f in fields(self) if f.name in HAN_FIELDS and getattr(self, f.name) != f.default]
+        if self.name != "han" and changed:
+            raise ValueError(f"model.{changed} are HAN's settings; set {self.name!r} through model.options")
+        if self.name == "han" and set(self.options) & set(HAN_FIELDS):
+            raise ValueError(f"set HAN's {sorted(set(self.options) & set(HAN_FIELDS))} as model fields, not options")
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``build_model(name, ...)`` beside the input sizes."""
+        han = {f: getattr(self, f) for f in HAN_FIELDS} if self.name == "han" else {}
+        return {**han, **self.options}
 
 
 @dataclass(frozen=True)
@@ -72,9 +95,14 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
 
+def _default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
 def _plain(obj: Any) -> Any:
     if is_dataclass(obj):
-        out = {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+        out = {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)
+               if not (f.metadata.get("omit_if_default") and getattr(obj, f.name) == _default(f))}
         if obj.__class__ in SUPERVISION_CONFIGS.values():
             out = {"method": obj.method, **out}
         return out
@@ -95,7 +123,7 @@ def _build(cls: type, data: dict, where: str) -> Any:
     kwargs = {}
     for name, value in data.items():
         f = known[name]
-        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        default = _default(f)
         if name == "supervision":
             value = supervision_from_dict(value, f"{where}.supervision")
         elif is_dataclass(default):

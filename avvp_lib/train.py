@@ -56,7 +56,7 @@ def build_han(config: RunConfig, train: LLPSplit) -> torch.nn.Module:
     m = config.model
     return build_model(m.name, audio_dim=train.features[config.data.audio].shape[-1],
                        visual_dims=tuple(train.features[k].shape[-1] for k in config.data.visual),
-                       num_layers=m.num_layers, share_layer=m.share_layer, dropout=m.dropout)
+                       **m.kwargs())
 
 
 @torch.no_grad()

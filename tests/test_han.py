@@ -35,6 +35,6 @@ def test_shared_layer_has_fewer_parameters():
 def test_registry():
     assert isinstance(build_model("han", visual_dims=(512,)), HAN)
     with pytest.raises(KeyError, match="unknown model"):
-        build_model("mgn")
+        build_model("no_such_model")
     with pytest.raises(ValueError, match="visual"):
         HAN(visual_dims=())

@@ -24,6 +24,39 @@ class HANOutput:
     frame_prob: Tensor  # [B, T, 2, C] segment probabilities (audio, visual)
 
 
+class VisualProjection(nn.Module):
+    """Each visual feature kind -> ``d_model``, fused by a linear layer when there are several (as HAN).
+
+    The new backbones use this module; HAN keeps its own ``fc_visual``/``fc_fusion`` attributes so
+    that its saved weights keep their names.
+    """
+
+    def __init__(self, visual_dims: tuple[int, ...], d_model: int):
+        super().__init__()
+        if not visual_dims:
+            raise ValueError("a backbone needs at least one visual feature kind")
+        self.fc_visual = nn.ModuleList(nn.Linear(d, d_model) for d in visual_dims)
+        self.fc_fusion = nn.Linear(d_model * len(visual_dims), d_model) if len(visual_dims) > 1 else None
+
+    def forward(self, visual: list[Tensor]) -> Tensor:
+        """One [B, T, Dv] tensor per visual kind (frames already segment-averaged) -> [B, T, d_model]."""
+        v = [fc(x) for fc, x in zip(self.fc_visual, visual)]
+        return self.fc_fusion(torch.cat(v, dim=-1)) if self.fc_fusion is not None else v[0]
+
+
+def attentive_mmil(x: Tensor, fc_prob: nn.Linear, fc_frame_att: nn.Linear, fc_av_att: nn.Linear) -> HANOutput:
+    """Attentive MMIL pooling (HAN; LSLD eq. 1) of segment features ``x`` [B, T, 2, D] (audio, visual).
+
+    Segment probabilities sigmoid(fc_prob(x)), weighted by a softmax over time and, for the
+    fused prediction, by a softmax over the two modalities.
+    """
+    frame_prob = torch.sigmoid(fc_prob(x))
+    temporal = torch.softmax(fc_frame_att(x), dim=1) * frame_prob
+    av_att = torch.softmax(fc_av_att(x), dim=2)
+    return HANOutput(global_prob=(temporal * av_att).sum(dim=(1, 2)), audio_prob=temporal[:, :, 0].sum(1),
+                     visual_prob=temporal[:, :, 1].sum(1), frame_prob=frame_prob)
+
+
 class HybridAttentionLayer(nn.Module):
     """x + SelfAttn(x) + CrossAttn(x, y), LayerNorm, then FFN with residual and LayerNorm (HAN eq. 1)."""
 
@@ -79,10 +112,4 @@ class HAN(nn.Module):
         for layer in self.layers:
             layer_a, layer_v = layer[0], layer[-1]
             a, v = layer_a(a, v), layer_v(v, a)
-        x = torch.stack([a, v], dim=2)  # [B, T, 2, D]
-        frame_prob = torch.sigmoid(self.fc_prob(x))
-        frame_att = torch.softmax(self.fc_frame_att(x), dim=1)  # over time
-        av_att = torch.softmax(self.fc_av_att(x), dim=2)  # over modality
-        temporal = frame_att * frame_prob
-        return HANOutput(global_prob=(temporal * av_att).sum(dim=(1, 2)), audio_prob=temporal[:, :, 0].sum(1),
-                         visual_prob=temporal[:, :, 1].sum(1), frame_prob=frame_prob)
+        return attentive_mmil(torch.stack([a, v], dim=2), self.fc_prob, self.fc_frame_att, self.fc_av_att)
