@@ -39,7 +39,7 @@ class ModelConfig:
     num_layers: int = 1
     share_layer: bool = True  # upstream: one hybrid attention layer serves both modalities
     dropout: float = 0.1
-    options: dict[str, Any] = field(default_factory=dict, metadata={"omit_if_default": True})
+    options: dict[str, Any] = field(default_factory=dict, hash=False, metadata={"omit_if_default": True})
 
     def __post_init__(self) -> None:
         changed = [f.name for f in fields(self) if f.name in HAN_FIELDS and getattr(self, f.name) != f.default]

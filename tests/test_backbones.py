@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from avvp_lib.losses import segment_bce
 from avvp_lib.config import DataConfig, ModelConfig, RunConfig, TrainConfig, from_dict, to_dict
 from avvp_lib.methods.baseline import smooth, video_label_everywhere
 from avvp_lib.models import DHHN, MGN, MODELS, DHHNOutput, MGNOutput, MMPyramid, build_model
@@ -54,7 +55,7 @@ def _label_setup(n: int = 16, seed: int = 0) -> tuple[torch.Tensor, Targets]:
         y[i, rng.choice(25, size=rng.integers(1, 4), replace=False)] = 1
     y = torch.as_tensor(y)
     seg = torch.as_tensor(video_label_everywhere(y.numpy()), dtype=torch.float32)
-    return y, Targets(video=y, audio=smooth(y, 1.0), visual=smooth(y, 0.9), seg_visual=seg, seg_loss="bce")
+    return y, Targets(video=y, audio=smooth(y, 1.0), visual=smooth(y, 0.9), seg_visual=seg, seg_loss=segment_bce)
 
 
 @pytest.mark.parametrize("name", BACKBONES)

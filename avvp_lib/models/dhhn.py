@@ -33,10 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from avvp_lib.losses import bce
 from avvp_lib.models.han import HANOutput, HybridAttentionLayer, VisualProjection, attentive_mmil
 from avvp_lib.vocabulary import NUM_CLASSES
 
-PROB_EPS = 1e-7  # upstream clamps probabilities to [1e-7, 1 - 1e-7] before the BCE
 GUIDE_LR_SCALES = {"audio_guide": 2.0, "visual_guide": 0.2}  # upstream main_avvp.py, mode "train"
 
 
@@ -141,8 +141,7 @@ class DHHN(nn.Module):
         if g_a is None or g_v is None:
             raise ValueError("DHHN.auxiliary_loss needs the guides' predictions: a training-mode forward "
                              "of a DHHN built with guides=True")
-        bce = lambda p: F.binary_cross_entropy(p.clamp(PROB_EPS, 1 - PROB_EPS), video_label)  # noqa: E731
-        guides = bce(g_a) + bce(g_v) - F.mse_loss(g_a, g_v)
+        guides = bce(g_a, video_label) + bce(g_v, video_label) - F.mse_loss(g_a, g_v)
         distil = (F.mse_loss(out.audio_prob, g_a.detach()) + F.mse_loss(out.visual_prob, g_v.detach())
                   - F.mse_loss(out.audio_prob, out.visual_prob))
         return guides + distil
