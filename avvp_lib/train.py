@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from avvp_lib import __version__
 from avvp_lib.atomic import atomic_torch_save, atomic_write
 from avvp_lib.config import DataConfig, RunConfig, config_hash, from_dict, to_dict
+from avvp_lib.data.feature_files import write_missing_csv
 from avvp_lib.data.splits import LLPSplit, load_split
 from avvp_lib.methods import build_targets
 from avvp_lib.metrics import binarize, parse_scores
@@ -44,7 +45,8 @@ def load_run_data(data: DataConfig) -> dict[str, LLPSplit]:
     kinds = (data.audio, *data.visual)
     return {s: load_split(resolve(data.data_dir), s, kinds,
                           annotations_dir=resolve(data.annotations_dir) if data.annotations_dir else None,
-                          progress=False) for s in SPLITS}
+                          progress=False, missing=data.missing,
+                          eval_audio=resolve(data.eval_audio) if data.eval_audio else None) for s in SPLITS}
 
 
 def split_inputs(split: LLPSplit, data: DataConfig, device: torch.device) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -139,6 +141,9 @@ def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | N
     tc = config.train
     torch.manual_seed(tc.seed)
     data = load_run_data(config.data)
+    for s in SPLITS:
+        if data[s].missing:
+            write_missing_csv(run_dir / f"missing_{s}.csv", data[s].missing)
     ctx = BuildContext(config, data["train"], run_dir.parent, dev, progress)
     targets = build_targets(config.supervision, ctx).to(dev)
     inputs = {s: split_inputs(data[s], config.data, dev) for s in SPLITS}
@@ -188,6 +193,7 @@ def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | N
     atomic_torch_save(state["best_model"], run_dir / "best.pt")
     result = {"config": to_dict(config), "best_epoch": state["best_epoch"], "device": str(dev),
               "versions": {"avvp_lib": __version__, "torch": torch.__version__},
+              "videos": {s: [len(data[s]), data[s].total] for s in SPLITS},  # [scored, in the split's CSV]
               "val": score(preds["val"], data["val"], tc.inference), "test": score(preds["test"], data["test"], tc.inference)}
     atomic_write(run_dir / "results.json", json.dumps(result, indent=2))
     last.unlink(missing_ok=True)

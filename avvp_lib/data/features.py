@@ -15,6 +15,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from avvp_lib.atomic import atomic_save_npy
+from avvp_lib.data.feature_files import locate
+from avvp_lib.data.released import RELEASED_REDUCERS, RELEASED_SHAPES
 
 FEATURE_SHAPES: dict[str, tuple[int, int]] = {
     "vggish": (10, 128),
@@ -22,6 +24,7 @@ FEATURE_SHAPES: dict[str, tuple[int, int]] = {
     "r2plus1d_18": (10, 512),
     "clip_vitb16": (10, 512),
     "clip_vitb32": (10, 512),
+    **RELEASED_SHAPES,  # VALOR's and LSLD's released kinds (data/released.py)
 }
 FRAMES_PER_SEGMENT = 8
 
@@ -54,6 +57,13 @@ def segment_mean(frames: np.ndarray) -> np.ndarray:
     return frames.reshape(*lead, t // FRAMES_PER_SEGMENT, FRAMES_PER_SEGMENT, d).mean(axis=-2)
 
 
+def segment_features(arr: np.ndarray, kind: str) -> np.ndarray:
+    """One video's checked features -> the model's [10, D] input (frames averaged, released maps reduced)."""
+    if kind in RELEASED_REDUCERS:
+        return RELEASED_REDUCERS[kind](arr)
+    return segment_mean(arr) if arr.shape[0] == FRAMES_PER_SEGMENT * 10 else arr
+
+
 def _cache_key(kind: str, ids: list[str], reduce_frames: bool, newest_mtime: int) -> str:
     h = hashlib.sha256(json.dumps([kind, ids, reduce_frames, newest_mtime]).encode()).hexdigest()
     return h[:16]
@@ -70,20 +80,22 @@ def load_features(root: str | Path, kind: str, video_ids: list[str], reduce_fram
     if kind not in FEATURE_SHAPES:
         raise FeatureError(f"unknown feature kind {kind!r}; known: {sorted(FEATURE_SHAPES)}")
     root = Path(root)
-    paths = [feature_path(root, kind, v) for v in video_ids]
-    missing = [p for p in paths if not p.is_file()]
+    located = locate(root, kind, list(video_ids))
+    missing = [v for v, p in located.items() if p is None]
     if missing:
-        raise FeatureError(f"{len(missing)} {kind} feature file(s) missing, first: {missing[0]} "
-                           f"(expected {FEATURE_SHAPES[kind]} float arrays in {root / 'feats' / kind})")
+        raise FeatureError(f"{len(missing)} {kind} feature file(s) missing, first: {feature_path(root, kind, missing[0])} "
+                           f"(expected {FEATURE_SHAPES[kind]} float arrays in {root / 'feats' / kind}; "
+                           "missing='skip' drops such videos)")
+    paths = [located[v] for v in video_ids]
     newest = max((os.stat(p).st_mtime_ns for p in paths), default=0)
-    reduce = reduce_frames and kind == "res152"
+    reduce = reduce_frames
     cache_file = root / "cache" / f"{kind}_{_cache_key(kind, list(video_ids), reduce, newest)}.npy"
     if cache and cache_file.is_file():
         return np.load(cache_file)
     first = []
     for p in tqdm(paths, desc=f"load {kind}", disable=not progress, leave=False):
         arr = check_feature(np.load(p), kind, p)
-        first.append(segment_mean(arr) if reduce else arr)
+        first.append(segment_features(arr, kind) if reduce else arr)
     out = np.stack(first) if first else np.zeros((0, *FEATURE_SHAPES[kind]), np.float32)
     if cache:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
