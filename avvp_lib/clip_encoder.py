@@ -45,6 +45,7 @@ def load_torchscript_clip(path: str | Path):
     from open_clip.model import build_model_from_openai_state_dict
 
     state = torch.jit.load(str(path), map_location="cpu").state_dict()
+    state.pop("attn_mask", None)  # the causal text mask: open_clip builds its own
     model = build_model_from_openai_state_dict(state).float()
     return model, open_clip.image_transform(model.visual.image_size, is_train=False)
 

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from avvp_lib.clip_encoder import CLIP_MODELS, ClipEncoder
 from avvp_lib.config import RunConfig, from_dict
 from avvp_lib.data.annotations import runs
-from avvp_lib.data.features import FEATURE_SHAPES, check_feature, segment_features
+from avvp_lib.data.features import READABLE_SHAPES, check_feature, segment_features
 from avvp_lib.extract.pipeline import KINDS as EXTRACTABLE, VIDEO_SUFFIXES, video_features
 from avvp_lib.extract.video import FPS, DecodeError, DecodedClip, decode_video
 from avvp_lib.extract.vggish import VGGish, load_vggish
@@ -50,7 +50,7 @@ class TrainedRun:
 
 
 def load_trained_run(run_dir: str | Path, device: str | None = None) -> TrainedRun:
-    """The run's model with its ``best.pt`` weights; input sizes come from ``FEATURE_SHAPES``."""
+    """The run's model with its ``best.pt`` weights; input sizes come from ``READABLE_SHAPES``."""
     run_dir = Path(run_dir)
     for name in ("results.json", "best.pt"):
         if not (run_dir / name).is_file():
@@ -59,8 +59,8 @@ def load_trained_run(run_dir: str | Path, device: str | None = None) -> TrainedR
     config = from_dict(json.loads((run_dir / "results.json").read_text())["config"])
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     m = config.model
-    model = build_model(m.name, audio_dim=FEATURE_SHAPES[config.data.audio][-1],
-                        visual_dims=tuple(FEATURE_SHAPES[k][-1] for k in config.data.visual),
+    model = build_model(m.name, audio_dim=READABLE_SHAPES[config.data.audio][-1],
+                        visual_dims=tuple(READABLE_SHAPES[k][-1] for k in config.data.visual),
                         num_layers=m.num_layers, share_layer=m.share_layer, dropout=m.dropout)
     model.load_state_dict(torch.load(run_dir / "best.pt", map_location=dev))
     return TrainedRun(run_dir, config, model.to(dev).eval(), dev)

@@ -1,7 +1,8 @@
 """Per-video feature files (``<root>/feats/<kind>/<video_id>.npy``) loaded into one array.
 
 Folder names follow upstream (``vggish``, ``res152``, ``r2plus1d_18``) plus CLIP segment
-features (``clip_vitb16``, ``clip_vitb32``). A split is read once into a contiguous float32
+features (``clip_vitb16``, ``clip_vitb32``) and other projects' released kinds (``data/released.py``).
+A file is ``<video_id>.npy`` or ``<video_id>_<start>_<end>.npy`` (``data/feature_files.py``). A split is read once into a contiguous float32
 array and cached next to the features (``<root>/cache/``) so the second load is one file read.
 """
 from __future__ import annotations
@@ -24,8 +25,9 @@ FEATURE_SHAPES: dict[str, tuple[int, int]] = {
     "r2plus1d_18": (10, 512),
     "clip_vitb16": (10, 512),
     "clip_vitb32": (10, 512),
-    **RELEASED_SHAPES,  # VALOR's and LSLD's released kinds (data/released.py)
 }
+# what the loader reads: the kinds above (the synthetic world writes them) and other projects' releases
+READABLE_SHAPES: dict[str, tuple[int, int]] = {**FEATURE_SHAPES, **RELEASED_SHAPES}
 FRAMES_PER_SEGMENT = 8
 
 
@@ -38,8 +40,8 @@ def feature_path(root: Path, kind: str, vid: str) -> Path:
 
 
 def check_feature(arr: np.ndarray, kind: str, path: Path) -> np.ndarray:
-    """Validate one video's feature array against ``FEATURE_SHAPES``; return it as float32."""
-    expected = FEATURE_SHAPES[kind]
+    """Validate one video's feature array against ``READABLE_SHAPES``; return it as float32."""
+    expected = READABLE_SHAPES[kind]
     if arr.shape != expected:
         raise FeatureError(f"{path}: shape {arr.shape}, expected {expected} for feature kind {kind!r}")
     if not np.isfinite(arr).all():
@@ -77,14 +79,14 @@ def load_features(root: str | Path, kind: str, video_ids: list[str], reduce_fram
     ``reduce_frames`` is False. Raises ``FeatureError`` naming the file for a missing file,
     wrong shape or non-finite value; nothing is padded.
     """
-    if kind not in FEATURE_SHAPES:
-        raise FeatureError(f"unknown feature kind {kind!r}; known: {sorted(FEATURE_SHAPES)}")
+    if kind not in READABLE_SHAPES:
+        raise FeatureError(f"unknown feature kind {kind!r}; known: {sorted(READABLE_SHAPES)}")
     root = Path(root)
     located = locate(root, kind, list(video_ids))
     missing = [v for v, p in located.items() if p is None]
     if missing:
         raise FeatureError(f"{len(missing)} {kind} feature file(s) missing, first: {feature_path(root, kind, missing[0])} "
-                           f"(expected {FEATURE_SHAPES[kind]} float arrays in {root / 'feats' / kind}; "
+                           f"(expected {READABLE_SHAPES[kind]} float arrays in {root / 'feats' / kind}; "
                            "missing='skip' drops such videos)")
     paths = [located[v] for v in video_ids]
     newest = max((os.stat(p).st_mtime_ns for p in paths), default=0)
@@ -96,7 +98,7 @@ def load_features(root: str | Path, kind: str, video_ids: list[str], reduce_fram
     for p in tqdm(paths, desc=f"load {kind}", disable=not progress, leave=False):
         arr = check_feature(np.load(p), kind, p)
         first.append(segment_features(arr, kind) if reduce else arr)
-    out = np.stack(first) if first else np.zeros((0, *FEATURE_SHAPES[kind]), np.float32)
+    out = np.stack(first) if first else np.zeros((0, *READABLE_SHAPES[kind]), np.float32)
     if cache:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         atomic_save_npy(cache_file, out)
