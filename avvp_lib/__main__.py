@@ -33,17 +33,17 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _eval(args: argparse.Namespace) -> None:
-    import torch
-
     import dataclasses
 
-    from avvp_lib.train import build_han, split_inputs, load_result, load_run_data, pick_device, predict, score
+    import torch
+
+    from avvp_lib.train import build_han, load_result, pick_device, predict, run_data, score, split_inputs
 
     result = load_result(Path(args.run))
-    data_cfg = result.config.data
+    config = result.config
     if args.eval_audio:
-        data_cfg = dataclasses.replace(data_cfg, eval_audio=str(Path(args.eval_audio).resolve()))
-    data = load_run_data(data_cfg)
+        config = config.replace(data=dataclasses.replace(config.data, eval_audio=str(Path(args.eval_audio).resolve())))
+    data = run_data(config)
     dev = pick_device(args.device)
     model = build_han(result.config, data["train"]).to(dev)
     model.load_state_dict(torch.load(Path(args.run) / "best.pt", map_location=dev))

@@ -28,7 +28,7 @@ from avvp_lib.methods.lsld import lsld_for_split
 from avvp_lib.methods.vplan import VPLANConfig, plg_for_split, pld_for_split, video_precision_recall
 from avvp_lib.metrics import METRIC_KEYS, visual_scores
 from avvp_lib.paths import OUTPUTS_DIR, resolve
-from avvp_lib.train import RunResult, train
+from avvp_lib.train import RunResult, run_kinds, train
 
 PAPER_NUMBERS = Path(__file__).with_name("tables") / "paper_numbers.yaml"
 SYNTHETIC_TAG = "synthetic world — not comparable to the paper"
@@ -54,12 +54,6 @@ def run_with_seeds(config, profile: Profile, device: str | None = None, progress
             for s in seeds]
 
 
-def needed_kinds(config) -> tuple[str, ...]:
-    """Feature kinds a run reads: its training inputs and the CLIP kind its pseudo labels come from."""
-    clip = getattr(config.supervision, "clip_kind", None)
-    return tuple(dict.fromkeys((config.data.audio, *config.data.visual, *([clip] if clip else []))))
-
-
 def availability(kinds: tuple[str, ...], profile: Profile) -> str:
     """'' when every kind has a feature folder, else the one-line reason shown in the table."""
     absent = [k for k in kinds if not any(feature_dir(resolve(profile.data_dir), k).glob("*.npy"))]
@@ -68,7 +62,7 @@ def availability(kinds: tuple[str, ...], profile: Profile) -> str:
 
 def run_all(profile: Profile, device: str | None = None, progress: bool = True) -> dict[str, list[RunResult]]:
     """Train (or load) every run the tables need whose features exist; returns results by run name."""
-    runs = [c for c in all_runs(profile) if not availability(needed_kinds(c), profile)]
+    runs = [c for c in all_runs(profile) if not availability(run_kinds(c), profile)]
     out = {}
     for cfg in tqdm(runs, desc=f"runs ({profile.name})", disable=not progress):
         out[cfg.name] = run_with_seeds(cfg, profile, device, progress)
@@ -88,7 +82,7 @@ def _label_kinds(table: Table) -> tuple[str, ...]:
     """CLIP kinds a label-quality table reads (VPLAN / LSLD pseudo labels, PLD's pretrain run)."""
     specs = [r.spec for r in table.rows if r.spec is not None]
     pretrain = table.extra.get("pretrain")
-    return tuple(dict.fromkeys([s.clip_kind for s in specs] + (list(needed_kinds(pretrain)) if pretrain else [])))
+    return tuple(dict.fromkeys([s.clip_kind for s in specs] + (list(run_kinds(pretrain)) if pretrain else [])))
 
 
 def write_missing_report(profile: Profile, kinds: tuple[str, ...], out_dir: Path) -> dict[str, int]:
@@ -152,21 +146,25 @@ def compute_table(table: Table, profile: Profile, device: str | None = None, pro
     paper_cols = paper.get("columns", list(METRIC_KEYS))
     ours: dict[str, dict[str, float]] = {}
     stds: dict[str, dict[str, float]] = {}
-    notes: dict[str, str] = {}
+    notes: dict[str, str] = {}  # why a row was not run
+    scored: dict[str, str] = {}  # "1,140 of 1,200 test videos" when videos were skipped
     label_reason = availability(_label_kinds(table), profile) if table.kind.endswith("quality") else ""
     if label_reason:
         notes = {row.label: label_reason for row in table.rows}
-    elif table.kind in ("plg_quality", "pld_quality"):
-        ours = _label_quality(table, profile, "val")
-    elif table.kind == "train_label_quality":
-        if _split(profile, "train", _label_kinds(table)).gt_visual is not None:
-            ours = _label_quality(table, profile, "train")
+    elif table.kind.endswith("quality"):
+        split_name = "train" if table.kind == "train_label_quality" else "val"
+        split = _split(profile, split_name, _label_kinds(table))
+        if split.gt_visual is not None:
+            ours = _label_quality(table, profile, split_name)
+            scored = {row.label: present_note(len(split), split.total, split_name) for row in table.rows}
     elif table.kind == "runs":
         for row in table.rows:
             if row.run is not None:
-                notes[row.label] = availability(needed_kinds(row.run), profile)
+                notes[row.label] = availability(run_kinds(row.run), profile)
                 if not notes[row.label]:
-                    ours[row.label], stds[row.label] = _mean_std(run_with_seeds(row.run, profile, device, progress))
+                    results = run_with_seeds(row.run, profile, device, progress)
+                    ours[row.label], stds[row.label] = _mean_std(results)
+                    scored[row.label] = scored_note(results)
     records = []
     for row in table.rows:
         prow = paper.get("rows", {}).get(row.label)
@@ -175,7 +173,8 @@ def compute_table(table: Table, profile: Profile, device: str | None = None, pro
             o = ours.get(row.label, {}).get(col, np.nan)
             records.append({"row": row.label, "metric": col, "ours": o, "ours_std": stds.get(row.label, {}).get(col, np.nan),
                             "paper": p, "diff": o - p,
-                            "note": row.note or notes.get(row.label) or ("" if row.label in ours else "not run")})
+                            "note": row.note or notes.get(row.label) or ("" if row.label in ours else "not run"),
+                            "scored": scored.get(row.label, "")})
     return pd.DataFrame.from_records(records)
 
 
@@ -219,19 +218,12 @@ def to_markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def subset_note(table: Table, profile: Profile) -> str:
-    """How many videos the table's numbers are on, when videos were skipped, and which audio GT scored them."""
-    if table.kind == "runs":
-        runs = [r.run for r in table.rows if r.run is not None and not availability(needed_kinds(r.run), profile)]
-        note = scored_note([res for c in runs for res in run_with_seeds(c, profile, progress=False)])
-    elif table.kind == "cited" or availability(_label_kinds(table), profile):
-        note = ""
-    else:
-        split_name = "train" if table.kind == "train_label_quality" else "val"
-        split = _split(profile, split_name, _label_kinds(table))
-        note = present_note(len(split), split.total, split_name)
-    legacy = " Audio scored against the legacy 2020 AVVP_eval_audio.csv." if profile.eval_audio else ""
-    return (f"Scored on {note} (the rest have no features; see missing_*.csv)." if note else "") + legacy
+def subset_note(df: pd.DataFrame, profile: Profile) -> str:
+    """Caption text: on how many videos the numbers are (when some were skipped), and which audio GT scored them."""
+    counts = sorted({n for n in df.get("scored", pd.Series(dtype=str)) if isinstance(n, str) and n})
+    legacy = "Audio scored against the legacy 2020 AVVP_eval_audio.csv." if profile.eval_audio else ""
+    subset = f"Scored on {'; '.join(counts)} (the others have no features; see missing_*.csv)." if counts else ""
+    return " ".join(x for x in (subset, legacy) if x)
 
 
 def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path | None = None) -> Path:
@@ -243,7 +235,7 @@ def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path 
     df.to_csv(out / f"{table.key}.csv", index=False)
     legend = ("Cells: ours (paper)." if table.layout == "grid" else
               "Each row: ours, the paper's number, and ours minus the paper's." if table.key in paper_numbers() else "")
-    caption = " ".join(x for x in (table.caption, subset_note(table, profile), legend) if x)
+    caption = " ".join(x for x in (table.caption, subset_note(df, profile), legend) if x)
     (out / f"{table.key}.md").write_text(f"### {title}\n\n{to_markdown(frame)}\n\n{caption}\n")
     latex = frame.to_latex(index=False, caption=f"{title}. {caption}", label=f"tab:{table.key}", escape=True)
     (out / f"{table.key}.tex").write_text(latex)
@@ -253,7 +245,7 @@ def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path 
 def reproduce(profile: Profile, device: str | None = None, progress: bool = True) -> dict[str, pd.DataFrame]:
     """Every table of ``profile``: train what is missing, compute, write; returns the long-form frames."""
     results = run_all(profile, device, progress)
-    used = tuple(dict.fromkeys(k for c in all_runs(profile) if c.name in results for k in needed_kinds(c)))
+    used = tuple(dict.fromkeys(k for c in all_runs(profile) if c.name in results for k in run_kinds(c)))
     write_missing_report(profile, used, tables_dir(profile))
     frames = {}
     for table in tqdm(tables(profile), desc="tables", disable=not progress):

@@ -39,10 +39,24 @@ def pick_device(device: str | None = None) -> torch.device:
     return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
+def run_kinds(config: RunConfig) -> tuple[str, ...]:
+    """Feature kinds a run reads: its model inputs, then the CLIP kind its pseudo labels come from."""
+    clip = getattr(config.supervision, "clip_kind", None)
+    return tuple(dict.fromkeys((config.data.audio, *config.data.visual, *([clip] if clip else []))))
+
+
+def run_data(config: RunConfig) -> dict[str, LLPSplit]:
+    """The splits a run trains and is scored on; skipping missing videos drops those lacking any of ``run_kinds``."""
+    return load_run_data(config.data, run_kinds(config) if config.data.missing == "skip" else ())
+
+
 @functools.lru_cache(maxsize=4)
-def load_run_data(data: DataConfig) -> dict[str, LLPSplit]:
-    """Train/val/test of ``data`` with its feature kinds, read once per process."""
-    kinds = (data.audio, *data.visual)
+def load_run_data(data: DataConfig, extra_kinds: tuple[str, ...] = ()) -> dict[str, LLPSplit]:
+    """Train/val/test of ``data`` with its feature kinds (and ``extra_kinds``), read once per process.
+
+    With ``data.missing == "skip"`` every split keeps the videos that have all of those kinds.
+    """
+    kinds = tuple(dict.fromkeys((data.audio, *data.visual, *extra_kinds)))
     return {s: load_split(resolve(data.data_dir), s, kinds,
                           annotations_dir=resolve(data.annotations_dir) if data.annotations_dir else None,
                           progress=False, missing=data.missing,
@@ -140,7 +154,7 @@ def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | N
     dev = pick_device(device)
     tc = config.train
     torch.manual_seed(tc.seed)
-    data = load_run_data(config.data)
+    data = run_data(config)
     for s in SPLITS:
         if data[s].missing:
             write_missing_csv(run_dir / f"missing_{s}.csv", data[s].missing)
