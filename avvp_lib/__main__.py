@@ -53,8 +53,15 @@ def _eval(args: argparse.Namespace) -> None:
 
 
 def _reproduce(args: argparse.Namespace) -> None:
+    import os
+
+    from avvp_lib.clip_encoder import checkpoint_env
     from avvp_lib.experiments import get_profile
+    from avvp_lib.extract.pipeline import parse_checkpoints
     from avvp_lib.reproduce import reproduce
+
+    for kind, path in parse_checkpoints(args.clip_checkpoint):  # read by the PLG / LSLD text encoders
+        os.environ[checkpoint_env(kind)] = path
 
     profile = get_profile(args.profile, args.data_dir, args.missing,
                           str(Path(args.eval_audio).resolve()) if args.eval_audio else None)
@@ -118,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--missing", default=None, choices=["error", "skip"],
                    help="videos without feature files: refuse, or score the present subset (profile default; llp: skip)")
     p.add_argument("--eval-audio", default=None, help="score audio against this eval CSV (the legacy 2020 file)")
+    p.add_argument("--clip-checkpoint", action="append", default=[], metavar="KIND=PATH",
+                   help="local CLIP weights for the pseudo-label text encoders, per kind (real LLP only)")
     p.add_argument("--device", default=None)
     p.set_defaults(func=_reproduce)
     p = sub.add_parser("extract", help="features from a directory of videos")

@@ -31,6 +31,11 @@ HOW_TO = ("Download the weights on a machine with network access (e.g. open_clip
           "{env}=/path/to/checkpoint.")
 
 
+def checkpoint_env(kind: str) -> str:
+    """The environment variable naming a CLIP kind's local checkpoint: ``AVVP_CLIP_CHECKPOINT_VITB16``."""
+    return f"AVVP_CLIP_CHECKPOINT_{kind.split('_')[1].upper()}"
+
+
 def is_torchscript(path: str | Path) -> bool:
     """A TorchScript archive (OpenAI's released ``.pt``) holds a ``code/`` folder; ``torch.save`` files do not."""
     if not zipfile.is_zipfile(path):
@@ -85,7 +90,7 @@ class ClipEncoder:
         if kind not in CLIP_MODELS:
             raise KeyError(f"unknown CLIP feature kind {kind!r}; expected one of {sorted(CLIP_MODELS)}")
         name, tag = CLIP_MODELS[kind]
-        env = f"AVVP_CLIP_CHECKPOINT_{kind.split('_')[1].upper()}"
+        env = checkpoint_env(kind)
         return cls.load(name, pretrained or os.environ.get(env) or tag, device, env)
 
     @torch.no_grad()

@@ -71,8 +71,9 @@ def check_extractable(kinds: tuple[str, ...]) -> None:
     bad = [k for k in kinds if k not in EXTRACTABLE]
     if bad:
         raise ValueError(f"this run was trained on {bad} features, which parse cannot extract from a video "
-                         f"(it extracts {list(EXTRACTABLE)}); use a run trained on those, e.g. the LSLD rows "
-                         "(clip_vitb16 + vggish)")
+                         f"(it extracts {list(EXTRACTABLE)}; ResNet-152 / R(2+1)D come from upstream's extractors, "
+                         "CLAP needs laion_clap, not part of this bundle); use a run trained on those, e.g. the "
+                         "LSLD rows (clip_vitb16 + vggish)")
 
 
 @dataclass(frozen=True)

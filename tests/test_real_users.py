@@ -170,3 +170,11 @@ def test_openai_torchscript_checkpoint_and_per_kind_checkpoints(tmp_path):
         parse_checkpoints(["ViT-B-16.pt"])
     with pytest.raises(ValueError, match="CLIP checkpoint given for"):
         ExtractConfig(clip_checkpoints=(("vggish", "x.pt"),))
+
+
+def test_llp_profiles_skip_missing_videos_and_the_short_one_is_short():
+    assert get_profile("llp").missing == "skip" and get_profile("llp").epochs is None
+    short = get_profile("llp-short")
+    assert short.missing == "skip" and short.data_dir == "data/llp" and short.epochs == 2 and not short.synthetic
+    assert get_profile("smoke").missing == "error" and get_profile("llp", missing="error").missing == "error"
+    assert lsld_run(short, "lsld").train.epochs == 2 and lsld_run(short, "lsld").data.missing == "skip"

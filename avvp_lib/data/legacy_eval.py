@@ -17,7 +17,6 @@ from avvp_lib.data.annotations import AnnotationError
 from avvp_lib.vocabulary import CLASS_INDEX, NUM_CLASSES, NUM_SEGMENTS
 
 HEADER = ["filename", "onset", "offset", "event_labels"]
-LEGACY_NAME = "legacy_2020/AVVP_eval_audio.csv"  # where ../shared/llp keeps it, relative to the annotations
 
 
 def load_dense_labels_exact(path: str | Path, filenames: list[str]) -> np.ndarray:
