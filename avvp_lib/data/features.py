@@ -2,8 +2,9 @@
 
 Folder names follow upstream (``vggish``, ``res152``, ``r2plus1d_18``) plus CLIP segment
 features (``clip_vitb16``, ``clip_vitb32``) and other projects' released kinds (``data/released.py``).
-A file is ``<video_id>.npy`` or ``<video_id>_<start>_<end>.npy`` (``data/feature_files.py``). A split is read once into a contiguous float32
-array and cached next to the features (``<root>/cache/``) so the second load is one file read.
+A file is ``<video_id>.npy`` or ``<video_id>_<start>_<end>.npy`` (``data/feature_files.py``). A split
+is read once into a contiguous float32 array and cached next to the features (``<root>/cache/``) so
+the second load is one file read.
 """
 from __future__ import annotations
 
@@ -75,8 +76,8 @@ def load_features(root: str | Path, kind: str, video_ids: list[str], reduce_fram
                   cache: bool = True, progress: bool = True) -> np.ndarray:
     """Load ``kind`` features for ``video_ids`` as one float32 array [N, T, D].
 
-    ``res152`` is reduced from 80 frames to 10 segments (``segment_mean``) unless
-    ``reduce_frames`` is False. Raises ``FeatureError`` naming the file for a missing file,
+    Each video is reduced to 10 segments (``segment_features``: 80 frames averaged by 8, VALOR's
+    CLAP maps pooled) unless ``reduce_frames`` is False. Raises ``FeatureError`` naming the file for a missing file,
     wrong shape or non-finite value; nothing is padded.
     """
     if kind not in READABLE_SHAPES:
