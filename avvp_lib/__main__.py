@@ -1,4 +1,4 @@
-"""Command line: ``python -m avvp_lib {synth,train,eval,reproduce,extract} ...``."""
+"""Command line: ``python -m avvp_lib {synth,train,eval,reproduce,extract,parse} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import yaml
+
+from avvp_lib.experiments import PROFILES
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -31,12 +33,17 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _eval(args: argparse.Namespace) -> None:
+    import dataclasses
+
     import torch
 
-    from avvp_lib.train import build_han, split_inputs, load_result, load_run_data, pick_device, predict, score
+    from avvp_lib.train import build_han, load_result, pick_device, predict, run_data, score, split_inputs
 
     result = load_result(Path(args.run))
-    data = load_run_data(result.config.data)
+    config = result.config
+    if args.eval_audio:
+        config = config.replace(data=dataclasses.replace(config.data, eval_audio=str(Path(args.eval_audio).resolve())))
+    data = run_data(config)
     dev = pick_device(args.device)
     model = build_han(result.config, data["train"]).to(dev)
     model.load_state_dict(torch.load(Path(args.run) / "best.pt", map_location=dev))
@@ -46,20 +53,48 @@ def _eval(args: argparse.Namespace) -> None:
 
 
 def _reproduce(args: argparse.Namespace) -> None:
+    import os
+
+    from avvp_lib.clip_encoder import checkpoint_env
     from avvp_lib.experiments import get_profile
+    from avvp_lib.extract.pipeline import parse_checkpoints
     from avvp_lib.reproduce import reproduce
 
-    frames = reproduce(get_profile(args.profile, args.data_dir), args.device)
+    for kind, path in parse_checkpoints(args.clip_checkpoint):  # read by the PLG / LSLD text encoders
+        os.environ[checkpoint_env(kind)] = path
+
+    profile = get_profile(args.profile, args.data_dir, args.missing,
+                          str(Path(args.eval_audio).resolve()) if args.eval_audio else None)
+    frames = reproduce(profile, args.device)
     print(f"{len(frames)} tables written to outputs/tables/{args.profile}/")
 
 
 def _extract(args: argparse.Namespace) -> None:
-    from avvp_lib.extract.pipeline import ExtractConfig, extract_directory
+    from avvp_lib.extract.pipeline import ExtractConfig, extract_directory, parse_checkpoints
 
-    cfg = ExtractConfig(kinds=tuple(args.kinds.split(",")), clip_pretrained=args.clip_pretrained,
+    cfg = ExtractConfig(kinds=tuple(args.kinds.split(",")), clip_checkpoints=parse_checkpoints(args.clip_checkpoint),
                         vggish_weights=args.vggish_weights, device=args.device, batch_size=args.batch_size)
-    summary = extract_directory(args.videos, args.out, cfg)
+    summary = extract_directory(args.videos, args.out, cfg, retry_failed=args.retry_failed)
     print(json.dumps(summary, indent=2))
+
+
+def _parse(args: argparse.Namespace) -> None:
+    from avvp_lib.extract.pipeline import parse_checkpoints
+    from avvp_lib.parse import parse_videos
+    from avvp_lib.paths import OUTPUTS_DIR
+
+    out = args.out or OUTPUTS_DIR / "parse" / Path(args.run).name
+    summary = parse_videos(args.videos, args.run, out, clip_checkpoints=dict(parse_checkpoints(args.clip_checkpoint)),
+                           vggish_weights=args.vggish_weights, device=args.device)
+    print(json.dumps(summary, indent=2))
+
+
+def _add_weights_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--clip-checkpoint", action="append", default=[], metavar="KIND=PATH",
+                   help="local CLIP weights per kind, e.g. clip_vitb16=ViT-B-16.pt (OpenAI TorchScript or open_clip "
+                        "state dict); repeat for each kind (default: $AVVP_CLIP_CHECKPOINT_VITB16 / ..._VITB32)")
+    p.add_argument("--vggish-weights", default=None, help="local VGGish state_dict (.pt)")
+    p.add_argument("--device", default=None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,22 +114,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run", required=True, help="outputs/runs/.../<name>-<hash>")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--inference", default=None, choices=["fused", "per_modality"])
+    p.add_argument("--eval-audio", default=None, help="score audio against this eval CSV instead (the legacy 2020 "
+                   "AVVP_eval_audio.csv, matched by exact filename as upstream)")
     p.add_argument("--device", default=None)
     p.set_defaults(func=_eval)
     p = sub.add_parser("reproduce", help="train every table's runs and write the tables")
-    p.add_argument("--profile", default="default", choices=["smoke", "default", "llp"])
+    p.add_argument("--profile", default="default", choices=sorted(PROFILES))
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--missing", default=None, choices=["error", "skip"],
+                   help="videos without feature files: refuse, or score the present subset (profile default; llp: skip)")
+    p.add_argument("--eval-audio", default=None, help="score audio against this eval CSV (the legacy 2020 file)")
+    p.add_argument("--clip-checkpoint", action="append", default=[], metavar="KIND=PATH",
+                   help="local CLIP weights for the pseudo-label text encoders, per kind (real LLP only)")
     p.add_argument("--device", default=None)
     p.set_defaults(func=_reproduce)
     p = sub.add_parser("extract", help="features from a directory of videos")
     p.add_argument("--videos", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--kinds", default="clip_vitb16,vggish")
-    p.add_argument("--clip-pretrained", default=None, help="open_clip tag or local checkpoint (default: openai)")
-    p.add_argument("--vggish-weights", default=None, help="local VGGish state_dict (.pt)")
-    p.add_argument("--device", default=None)
+    _add_weights_args(p)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--retry-failed", action="store_true", help="retry the videos failures.csv lists")
     p.set_defaults(func=_extract)
+    p = sub.add_parser("parse", help="parse your own videos with a trained run: events.csv and a timeline per video")
+    p.add_argument("videos", nargs="+", help="video files or folders of videos")
+    p.add_argument("--run", required=True, help="a finished run folder (outputs/runs/<profile>/<name>-<hash>)")
+    p.add_argument("--out", default=None, help="output folder (default: outputs/parse/<run folder name>)")
+    _add_weights_args(p)
+    p.set_defaults(func=_parse)
     args = parser.parse_args(argv)
     from avvp_lib.clip_encoder import WeightsUnavailable
 

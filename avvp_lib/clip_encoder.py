@@ -2,12 +2,15 @@
 
 ``ClipEncoder.for_kind("clip_vitb16")`` loads OpenAI ViT-B/16 (``ViT-B-16-quickgelu``, the
 config the OpenAI weights belong to). ``pretrained`` is an open_clip tag ("openai") or a local
-checkpoint path; set ``AVVP_CLIP_CHECKPOINT_VITB16`` / ``..._VITB32`` to a local file to avoid
-any download. Nothing is fetched when weights are missing: a clear error says what to do.
+checkpoint path: an open_clip state dict, or OpenAI's original TorchScript ``.pt`` file
+(``ViT-B-16.pt``, read with ``torch.jit.load``); set ``AVVP_CLIP_CHECKPOINT_VITB16`` /
+``..._VITB32`` to a local file to avoid any download. Nothing is fetched when weights are
+missing: a clear error says what to do.
 """
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,30 @@ class WeightsUnavailable(RuntimeError):
 HOW_TO = ("Download the weights on a machine with network access (e.g. open_clip.create_model_and_transforms("
           "'{model}', pretrained='openai') caches them), then pass the checkpoint path as pretrained= or set "
           "{env}=/path/to/checkpoint.")
+
+
+def checkpoint_env(kind: str) -> str:
+    """The environment variable naming a CLIP kind's local checkpoint: ``AVVP_CLIP_CHECKPOINT_VITB16``."""
+    return f"AVVP_CLIP_CHECKPOINT_{kind.split('_')[1].upper()}"
+
+
+def is_torchscript(path: str | Path) -> bool:
+    """A TorchScript archive (OpenAI's released ``.pt``) holds a ``code/`` folder; ``torch.save`` files do not."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as z:
+        return any(name.split("/", 1)[-1].startswith("code/") for name in z.namelist())
+
+
+def load_torchscript_clip(path: str | Path):
+    """(model, preprocess) from an OpenAI TorchScript checkpoint, rebuilt as a plain open_clip ``CLIP``."""
+    import open_clip
+    from open_clip.model import build_model_from_openai_state_dict
+
+    state = torch.jit.load(str(path), map_location="cpu").state_dict()
+    state.pop("attn_mask", None)  # the causal text mask: open_clip builds its own
+    model = build_model_from_openai_state_dict(state).float()
+    return model, open_clip.image_transform(model.visual.image_size, is_train=False)
 
 
 class ClipEncoder:
@@ -49,6 +76,9 @@ class ClipEncoder:
         if pretrained and (os.sep in pretrained or pretrained.endswith((".pt", ".bin", ".safetensors"))):
             if not Path(pretrained).is_file():
                 raise WeightsUnavailable(f"CLIP checkpoint not found: {pretrained}. {how}")
+            if is_torchscript(pretrained):
+                model, preprocess = load_torchscript_clip(pretrained)
+                return cls(model, preprocess, open_clip.get_tokenizer(model_name), device)
         try:
             model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained or None)
         except Exception as err:  # open_clip raises many kinds for missing weights
@@ -60,7 +90,7 @@ class ClipEncoder:
         if kind not in CLIP_MODELS:
             raise KeyError(f"unknown CLIP feature kind {kind!r}; expected one of {sorted(CLIP_MODELS)}")
         name, tag = CLIP_MODELS[kind]
-        env = f"AVVP_CLIP_CHECKPOINT_{kind.split('_')[1].upper()}"
+        env = checkpoint_env(kind)
         return cls.load(name, pretrained or os.environ.get(env) or tag, device, env)
 
     @torch.no_grad()

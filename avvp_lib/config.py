@@ -21,6 +21,8 @@ class DataConfig:
     annotations_dir: str | None = None  # defaults to data_dir
     audio: str = "vggish"
     visual: tuple[str, ...] = ("res152", "r2plus1d_18")
+    missing: str = "error"  # videos without a feature file: "error" or "skip" (scored on the present subset)
+    eval_audio: str | None = None  # another audio eval CSV (the legacy 2020 file); None: the corrected one
 
 
 HAN_FIELDS = ("num_layers", "share_layer", "dropout")

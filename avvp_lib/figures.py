@@ -89,6 +89,50 @@ def training_curves(histories: dict[str, list[dict[str, float]]], metric: str, s
     return fig
 
 
+def _timeline_rows(prob: np.ndarray, classes: list[str], fallback: int = 3) -> tuple[list[int], bool]:
+    """Class indices to draw for one modality: those with events, else the ``fallback`` most probable."""
+    if classes:
+        return sorted({CLASSES.index(c) for c in classes}), True
+    return list(np.argsort(-prob.max(axis=0))[:fallback]), False
+
+
+def parse_timeline(frames: np.ndarray, audio: np.ndarray, frame_prob: np.ndarray, events: list, title: str) -> plt.Figure:
+    """A parsed video: its 10 segment frames, the waveform, then audio rows and visual rows apart.
+
+    ``frames`` [10, H, W, 3] (one per segment), ``audio`` the waveform, ``frame_prob`` [10, 2, C];
+    each row shows a class's segment probability (grey) with its predicted events outlined.
+    ``events`` have ``modality``, ``label``, ``onset``, ``offset`` (``parse.Event``).
+    """
+    picked = {m: _timeline_rows(frame_prob[:, i], [e.label for e in events if e.modality == m])
+              for i, m in enumerate(("audio", "visual"))}
+    heights = [1.4, 0.5] + [0.3 * len(picked[m][0]) + 0.3 for m in ("audio", "visual")]
+    fig, axes = plt.subplots(4, 1, figsize=(10, sum(heights) + 0.8), sharex=True,
+                             gridspec_kw={"height_ratios": heights})
+    axes[0].imshow(np.concatenate(list(frames), axis=1), extent=(0, 10, 0, 1), aspect="auto")
+    axes[0].set_yticks([])
+    axes[0].set_title(title, fontsize=9)
+    env = np.abs(audio[: len(audio) // 1000 * 1000]).reshape(1000, -1).max(axis=1)
+    t = np.linspace(0, 10, len(env))
+    axes[1].fill_between(t, -env, env, color="tab:gray", lw=0)
+    axes[1].set_yticks([])
+    axes[1].set_ylabel("audio", fontsize=7, rotation=0, ha="right", va="center")
+    for ax, (m, color) in zip(axes[2:], (("audio", "tab:red"), ("visual", "tab:blue"))):
+        idx, has_events = picked[m]
+        mi = 0 if m == "audio" else 1
+        ax.imshow(frame_prob[:, mi, idx].T, extent=(0, 10, len(idx), 0), aspect="auto", cmap="Greys", vmin=0, vmax=1,
+                  interpolation="nearest")
+        for e in events:
+            if e.modality == m:
+                y = idx.index(CLASSES.index(e.label))
+                ax.add_patch(plt.Rectangle((e.onset, y + 0.1), e.offset - e.onset, 0.8, fill=False, ec=color, lw=2))
+        ax.set_yticks(np.arange(len(idx)) + 0.5, [CLASSES[c] for c in idx], fontsize=7)
+        ax.set_ylabel(m + ("" if has_events else "\n(no event;\nmost probable)"), fontsize=8)
+    axes[-1].set_xticks(range(11))
+    axes[-1].set_xlabel("time (s); grey = segment probability, boxes = predicted events")
+    fig.tight_layout()
+    return fig
+
+
 def save(fig: plt.Figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from avvp_lib.paths import OUTPUTS_DIR, resolve
 from avvp_lib.synthetic.world import WorldConfig, build_world, is_synthetic
 from avvp_lib.train import pick_device
 
-KNOWN_PARAMETERS = {"profile", "data_dir", "device", "seed"}
+KNOWN_PARAMETERS = {"profile", "data_dir", "device", "seed", "missing"}
 
 
 @dataclass
@@ -30,11 +30,14 @@ class Session:
 
 
 def setup(profile: str = "smoke", data_dir: str | None = None, device: str | None = None, seed: int = 0,
-          **unknown: object) -> Session:
-    """Validate the parameters (papermill only warns on unknown ones), build a missing synthetic world."""
+          missing: str | None = None, **unknown: object) -> Session:
+    """Validate the parameters (papermill only warns on unknown ones), build a missing synthetic world.
+
+    ``missing``: "error" or "skip" for videos without feature files (None: the profile's rule).
+    """
     if unknown:
         raise TypeError(f"unknown notebook parameter(s) {sorted(unknown)}; known: {sorted(KNOWN_PARAMETERS)}")
-    prof = get_profile(profile, data_dir)
+    prof = get_profile(profile, data_dir, missing)
     root = resolve(prof.data_dir)
     if prof.synthetic:
         build_world(root, WorldConfig(size=prof.world_size, seed=seed))

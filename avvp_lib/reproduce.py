@@ -2,11 +2,16 @@
 
 ``run_all(profile)`` trains every run (finished runs are loaded, not recomputed);
 ``compute_table`` returns a DataFrame with, per row and metric, ours and the paper's (and
-their difference on real LLP only: on a synthetic world it is no reproduction gap); ``write_table`` writes CSV, Markdown and LaTeX under ``outputs/tables/<profile>/``.
+their difference on real LLP only: on a synthetic world it is no reproduction gap); ``write_table``
+writes CSV, Markdown and LaTeX under ``outputs/tables/<profile>/``.
+A row whose feature kinds are absent (e.g. no CLIP features) is not run: its note says which
+(``availability``). With ``missing="skip"``, captions say how many videos were scored and
+``missing_<split>.csv`` beside the tables lists the videos without features.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,14 +20,16 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
-from avvp_lib.data.splits import LLPSplit, load_split
+from avvp_lib.data.annotations import load_weak_labels
+from avvp_lib.data.feature_files import feature_dir, missing_videos, present_note, write_missing_csv
+from avvp_lib.data.splits import WEAK_CSV, LLPSplit, drop_missing, load_split
 from avvp_lib.experiments import Profile, Table, all_runs, tables
 from avvp_lib.methods.baseline import video_label_everywhere
 from avvp_lib.methods.lsld import lsld_for_split
 from avvp_lib.methods.vplan import VPLANConfig, plg_for_split, pld_for_split, video_precision_recall
 from avvp_lib.metrics import METRIC_KEYS, soft_label_scores, visual_scores
 from avvp_lib.paths import OUTPUTS_DIR, resolve
-from avvp_lib.train import RunResult, train
+from avvp_lib.train import RunResult, run_kinds, train
 
 PAPER_NUMBERS = Path(__file__).with_name("tables") / "paper_numbers.yaml"
 SYNTHETIC_TAG = "synthetic world — not comparable to the paper"
@@ -48,9 +55,15 @@ def run_with_seeds(config, profile: Profile, device: str | None = None, progress
             for s in seeds]
 
 
+def availability(kinds: tuple[str, ...], profile: Profile) -> str:
+    """'' when every kind has a feature folder, else the one-line reason shown in the table."""
+    absent = [k for k in kinds if not any(feature_dir(resolve(profile.data_dir), k).glob("*.npy"))]
+    return f"needs {', '.join(absent)} features — see README" if absent else ""
+
+
 def run_all(profile: Profile, device: str | None = None, progress: bool = True) -> dict[str, list[RunResult]]:
-    """Train (or load) every run the tables need; returns results by run name."""
-    runs = all_runs(profile)
+    """Train (or load) every run the tables need whose features exist; returns results by run name."""
+    runs = [c for c in all_runs(profile) if not availability(run_kinds(c), profile)]
     out = {}
     for cfg in tqdm(runs, desc=f"runs ({profile.name})", disable=not progress):
         out[cfg.name] = run_with_seeds(cfg, profile, device, progress)
@@ -58,8 +71,40 @@ def run_all(profile: Profile, device: str | None = None, progress: bool = True) 
 
 
 @lru_cache(maxsize=8)
-def _split(data_dir: str, annotations_dir: str | None, name: str) -> LLPSplit:
-    return load_split(resolve(data_dir), name, annotations_dir=resolve(annotations_dir) if annotations_dir else None, progress=False)
+def _split(profile: Profile, name: str, kinds: tuple[str, ...] = ()) -> LLPSplit:
+    """A split's labels and GT (no features), less the videos without ``kinds`` when the profile skips them."""
+    split = load_split(resolve(profile.data_dir), name, annotations_dir=resolve(profile.annotations_dir)
+                       if profile.annotations_dir else None, progress=False,
+                       eval_audio=resolve(profile.eval_audio) if profile.eval_audio else None)
+    return drop_missing(split, resolve(profile.data_dir), kinds, profile.missing)
+
+
+def _label_kinds(table: Table) -> tuple[str, ...]:
+    """CLIP kinds a label-quality table reads (VPLAN / LSLD pseudo labels, PLD's pretrain run)."""
+    specs = [r.spec for r in table.rows if r.spec is not None]
+    pretrain = table.extra.get("pretrain")
+    return tuple(dict.fromkeys([s.clip_kind for s in specs] + (list(run_kinds(pretrain)) if pretrain else [])))
+
+
+def write_missing_report(profile: Profile, kinds: tuple[str, ...], out_dir: Path) -> dict[str, int]:
+    """``missing_<split>.csv`` beside the tables for each split with videos lacking any of ``kinds``."""
+    ann = resolve(profile.annotations_dir or profile.data_dir)
+    counts = {}
+    for split in WEAK_CSV:
+        ids = load_weak_labels(ann / WEAK_CSV[split])[0]
+        gone = missing_videos(resolve(profile.data_dir), kinds, ids)
+        if gone:
+            write_missing_csv(Path(out_dir) / f"missing_{split}.csv", gone)
+            counts[split] = len(set().union(*gone.values()))
+    return counts
+
+
+def scored_note(results: list[RunResult], split: str = "test") -> str:
+    """'1,140 of 1,200 test videos' from the runs' results.json (empty when all were scored)."""
+    counts = sorted({tuple(json.loads((r.run_dir / "results.json").read_text()).get("videos", {}).get(split, (0, 0)))
+                     for r in results})
+    notes = [present_note(n, total, split) for n, total in counts if total]
+    return "; ".join(n for n in notes if n)
 
 
 def _visual_labels(spec, table: Table, profile: Profile, split: LLPSplit) -> np.ndarray:
@@ -78,7 +123,7 @@ def _visual_labels(spec, table: Table, profile: Profile, split: LLPSplit) -> np.
 
 
 def _label_quality(table: Table, profile: Profile, split_name: str) -> dict[str, dict[str, float]]:
-    split = _split(profile.data_dir, profile.annotations_dir, split_name)
+    split = _split(profile, split_name, _label_kinds(table))
     out = {}
     for row in table.rows:
         if table.kind == "plg_quality":
@@ -104,15 +149,25 @@ def compute_table(table: Table, profile: Profile, device: str | None = None, pro
     paper_cols = paper.get("columns", list(METRIC_KEYS))
     ours: dict[str, dict[str, float]] = {}
     stds: dict[str, dict[str, float]] = {}
-    if table.kind in ("plg_quality", "pld_quality"):
-        ours = _label_quality(table, profile, "val")
-    elif table.kind == "train_label_quality":
-        if _split(profile.data_dir, profile.annotations_dir, "train").gt_visual is not None:
-            ours = _label_quality(table, profile, "train")
+    notes: dict[str, str] = {}  # why a row was not run
+    scored: dict[str, str] = {}  # "1,140 of 1,200 test videos" when videos were skipped
+    label_reason = availability(_label_kinds(table), profile) if table.kind.endswith("quality") else ""
+    if label_reason:
+        notes = {row.label: label_reason for row in table.rows}
+    elif table.kind.endswith("quality"):
+        split_name = "train" if table.kind == "train_label_quality" else "val"
+        split = _split(profile, split_name, _label_kinds(table))
+        if split.gt_visual is not None:
+            ours = _label_quality(table, profile, split_name)
+            scored = {row.label: present_note(len(split), split.total, split_name) for row in table.rows}
     elif table.kind == "runs":
         for row in table.rows:
             if row.run is not None:
-                ours[row.label], stds[row.label] = _mean_std(run_with_seeds(row.run, profile, device, progress))
+                notes[row.label] = availability(run_kinds(row.run), profile)
+                if not notes[row.label]:
+                    results = run_with_seeds(row.run, profile, device, progress)
+                    ours[row.label], stds[row.label] = _mean_std(results)
+                    scored[row.label] = scored_note(results)
     records = []
     for row in table.rows:
         prow = paper.get("rows", {}).get(row.label)
@@ -121,7 +176,8 @@ def compute_table(table: Table, profile: Profile, device: str | None = None, pro
             o = ours.get(row.label, {}).get(col, np.nan)
             records.append({"row": row.label, "metric": col, "ours": o, "ours_std": stds.get(row.label, {}).get(col, np.nan),
                             "paper": p, **({} if profile.synthetic else {"diff": o - p}),
-                            "note": row.note or ("" if row.label in ours else "not run")})
+                            "note": row.note or notes.get(row.label) or ("" if row.label in ours else "not run"),
+                            "scored": scored.get(row.label, "")})
     return pd.DataFrame.from_records(records)
 
 
@@ -179,6 +235,14 @@ def to_markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def subset_note(df: pd.DataFrame, profile: Profile) -> str:
+    """Caption text: on how many videos the numbers are (when some were skipped), and which audio GT scored them."""
+    counts = sorted({n for n in df.get("scored", pd.Series(dtype=str)) if isinstance(n, str) and n})
+    legacy = "Audio scored against the legacy 2020 AVVP_eval_audio.csv." if profile.eval_audio else ""
+    subset = f"Scored on {'; '.join(counts)} (the others have no features; see missing_*.csv)." if counts else ""
+    return " ".join(x for x in (subset, legacy) if x)
+
+
 def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path | None = None) -> Path:
     """Write ``<key>.csv`` (long form), ``<key>.md`` and ``<key>.tex`` (paper layout)."""
     out = Path(out_dir or tables_dir(profile))
@@ -190,7 +254,7 @@ def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path 
     if table.key in paper_numbers():
         legend = ("Cells: ours (paper)." if profile.synthetic or table.layout == "grid"
                   else "Cells: ours (paper, ours minus paper).")
-    caption = " ".join(x for x in (table.caption, legend) if x)
+    caption = " ".join(x for x in (table.caption, subset_note(df, profile), legend) if x)
     (out / f"{table.key}.md").write_text(f"### {title}\n\n{to_markdown(frame)}\n\n{caption}\n")
     latex = frame.to_latex(index=False, caption=f"{title}. {caption}", label=f"tab:{table.key}", escape=True)
     (out / f"{table.key}.tex").write_text(latex)
@@ -199,7 +263,9 @@ def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path 
 
 def reproduce(profile: Profile, device: str | None = None, progress: bool = True) -> dict[str, pd.DataFrame]:
     """Every table of ``profile``: train what is missing, compute, write; returns the long-form frames."""
-    run_all(profile, device, progress)
+    results = run_all(profile, device, progress)
+    used = tuple(dict.fromkeys(k for c in all_runs(profile) if c.name in results for k in run_kinds(c)))
+    write_missing_report(profile, used, tables_dir(profile))
     frames = {}
     for table in tqdm(tables(profile), desc="tables", disable=not progress):
         frames[table.key] = compute_table(table, profile, device, progress)

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from avvp_lib import __version__
 from avvp_lib.atomic import atomic_torch_save, atomic_write
 from avvp_lib.config import DataConfig, RunConfig, config_hash, from_dict, to_dict
+from avvp_lib.data.feature_files import write_missing_csv
 from avvp_lib.data.splits import LLPSplit, load_split
 from avvp_lib.methods import build_targets
 from avvp_lib.metrics import binarize, parse_scores
@@ -38,13 +39,28 @@ def pick_device(device: str | None = None) -> torch.device:
     return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
+def run_kinds(config: RunConfig) -> tuple[str, ...]:
+    """Feature kinds a run reads: its model inputs, then the CLIP kind its pseudo labels come from."""
+    clip = getattr(config.supervision, "clip_kind", None)
+    return tuple(dict.fromkeys((config.data.audio, *config.data.visual, *([clip] if clip else []))))
+
+
+def run_data(config: RunConfig) -> dict[str, LLPSplit]:
+    """The splits a run trains and is scored on; skipping missing videos drops those lacking any of ``run_kinds``."""
+    return load_run_data(config.data, run_kinds(config) if config.data.missing == "skip" else ())
+
+
 @functools.lru_cache(maxsize=4)
-def load_run_data(data: DataConfig) -> dict[str, LLPSplit]:
-    """Train/val/test of ``data`` with its feature kinds, read once per process."""
-    kinds = (data.audio, *data.visual)
+def load_run_data(data: DataConfig, extra_kinds: tuple[str, ...] = ()) -> dict[str, LLPSplit]:
+    """Train/val/test of ``data`` with its feature kinds (and ``extra_kinds``), read once per process.
+
+    With ``data.missing == "skip"`` every split keeps the videos that have all of those kinds.
+    """
+    kinds = tuple(dict.fromkeys((data.audio, *data.visual, *extra_kinds)))
     return {s: load_split(resolve(data.data_dir), s, kinds,
                           annotations_dir=resolve(data.annotations_dir) if data.annotations_dir else None,
-                          progress=False) for s in SPLITS}
+                          progress=False, missing=data.missing,
+                          eval_audio=resolve(data.eval_audio) if data.eval_audio else None) for s in SPLITS}
 
 
 def split_inputs(split: LLPSplit, data: DataConfig, device: torch.device) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -52,11 +68,15 @@ def split_inputs(split: LLPSplit, data: DataConfig, device: torch.device) -> tup
     return audio, [torch.as_tensor(split.features[k], device=device) for k in data.visual]
 
 
+def build_backbone(config: RunConfig, audio_dim: int, visual_dims: tuple[int, ...]) -> torch.nn.Module:
+    """The run's model (``config.model``: a registry name and its options) for these input sizes."""
+    return build_model(config.model.name, audio_dim=audio_dim, visual_dims=visual_dims, **config.model.kwargs())
+
+
 def build_han(config: RunConfig, train: LLPSplit) -> torch.nn.Module:
-    m = config.model
-    return build_model(m.name, audio_dim=train.features[config.data.audio].shape[-1],
-                       visual_dims=tuple(train.features[k].shape[-1] for k in config.data.visual),
-                       **m.kwargs())
+    """The run's model sized by the features of its train split."""
+    return build_backbone(config, train.features[config.data.audio].shape[-1],
+                          tuple(train.features[k].shape[-1] for k in config.data.visual))
 
 
 @torch.no_grad()
@@ -153,7 +173,10 @@ def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | N
     dev = pick_device(device)
     tc = config.train
     torch.manual_seed(tc.seed)
-    data = load_run_data(config.data)
+    data = run_data(config)
+    for s in SPLITS:
+        if data[s].missing:
+            write_missing_csv(run_dir / f"missing_{s}.csv", data[s].missing)
     ctx = BuildContext(config, data["train"], run_dir.parent, dev, progress)
     targets = build_targets(config.supervision, ctx).to(dev)
     inputs = {s: split_inputs(data[s], config.data, dev) for s in SPLITS}
@@ -204,6 +227,7 @@ def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | N
     atomic_torch_save(state["best_model"], run_dir / "best.pt")
     result = {"config": to_dict(config), "best_epoch": state["best_epoch"], "device": str(dev),
               "versions": {"avvp_lib": __version__, "torch": torch.__version__},
+              "videos": {s: [len(data[s]), data[s].total] for s in SPLITS},  # [scored, in the split's CSV]
               "val": score(preds["val"], data["val"], tc.inference), "test": score(preds["test"], data["test"], tc.inference)}
     atomic_write(run_dir / "results.json", json.dumps(result, indent=2))
     last.unlink(missing_ok=True)

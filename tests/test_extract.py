@@ -115,13 +115,27 @@ def test_directory_with_bad_files_resumes(tmp_path, encoders, monkeypatch):
     monkeypatch.setattr(pipeline, "embed_audio", real_embed)
     summary = extract_directory(vids, tmp_path / "f", cfg, progress=False, **encoders)
     # a finished; b (no audio) and c (truncated) recorded in failures.csv; d was interrupted
-    assert summary["skipped"] == 3 and summary["failed"] == 0 and summary["done"] == 1
+    assert (summary["skipped"], summary["failed_earlier"], summary["failed"], summary["done"]) == (1, 2, 0, 1)
     failures = (tmp_path / "f" / "failures.csv").read_text()
     assert "bbbbbbbbbbb,vggish,no audio stream" in failures and "ccccccccccc,all," in failures
     assert (tmp_path / "f" / "feats" / "clip_vitb16" / "bbbbbbbbbbb.npy").is_file()
     again = extract_directory(vids, tmp_path / "f", cfg, progress=False, **encoders)
-    assert again["skipped"] == 4 and again["done"] == 0 and again["failed"] == 0
+    assert (again["skipped"], again["failed_earlier"], again["done"], again["failed"]) == (2, 2, 0, 0)
     assert failures == (tmp_path / "f" / "failures.csv").read_text()  # known failures are not retried
+    (vids / "ccccccccccc.mp4").write_bytes(full.read_bytes())  # the user re-downloads the broken video
+    retry = extract_directory(vids, tmp_path / "f", cfg, progress=False, retry_failed=True, **encoders)
+    assert (retry["retried"], retry["done"], retry["failed"]) == (2, 2, 0)
+    after = (tmp_path / "f" / "failures.csv").read_text().splitlines()
+    assert after == ["video,kind,reason", "bbbbbbbbbbb,vggish,no audio stream"]  # still silent, recorded once
+    assert (tmp_path / "f" / "feats" / "vggish" / "ccccccccccc.npy").is_file()
+
+
+def test_clip_named_video_files_map_to_the_video_id(tmp_path, encoders):
+    (tmp_path / "v").mkdir()
+    make_clip(tmp_path / "v" / "a-b_cdefghi_30_40.mp4", 10)
+    extract_directory(tmp_path / "v", tmp_path / "f", ExtractConfig(kinds=("vggish",), device="cpu"), progress=False,
+                      **encoders)
+    assert [p.name for p in (tmp_path / "f" / "feats" / "vggish").iterdir()] == ["a-b_cdefghi.npy"]
 
 
 def test_decode_errors_and_missing_weights(tmp_path):

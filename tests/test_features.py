@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from avvp_lib.data.features import FeatureError, feature_path, load_features, segment_mean, to_segments
+from avvp_lib.data.features import FeatureError, feature_path, load_features, segment_features, segment_mean
 
 
 def _write(root, kind, vid, arr):
@@ -53,7 +53,7 @@ def test_clip_frame_files_and_segment_files_load_alike(tmp_path, rule):
     rng = np.random.default_rng(0)
     frames = rng.standard_normal((3, 80, 512)).astype(np.float16)
     ids = ["aaaaaaaaaaa", "bbbbbbbbbbb", "ccccccccccc"]
-    segments = to_segments(frames.astype(np.float32), rule)
+    segments = [segment_features(f.astype(np.float32), "clip_vitb16", rule) for f in frames]
     for vid, f, s in zip(ids, frames, segments):
         for root, arr in ((tmp_path / "frames", f), (tmp_path / "segments", s)):
             feature_path(root, "clip_vitb16", vid).parent.mkdir(parents=True, exist_ok=True)

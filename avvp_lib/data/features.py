@@ -1,9 +1,11 @@
 """Per-video feature files (``<root>/feats/<kind>/<video_id>.npy``) loaded into one array.
 
 Folder names follow upstream (``vggish``, ``res152``, ``r2plus1d_18``) plus CLIP image
-features (``clip_vitb16``, ``clip_vitb32``). Frame-level kinds hold 80 frames per video (8 per
-one-second segment): ``res152`` (80, 2048) as AVVP-ECCV20, CLIP (80, 512) float16 unnormalised
-as the official LSLD release; CLIP files of (10, 512) (one vector per segment) load too.
+features (``clip_vitb16``, ``clip_vitb32``) and other projects' released kinds
+(``data/released.py``). A file is ``<video_id>.npy`` or ``<video_id>_<start>_<end>.npy``
+(``data/feature_files.py``). Frame-level kinds hold 80 frames per video (8 per one-second
+segment): ``res152`` (80, 2048) as AVVP-ECCV20, CLIP (80, 512) float16 unnormalised as the
+official LSLD release; CLIP files of (10, 512) (one vector per segment) load too.
 A frame-level file becomes 10 segment features by a ``segment_rule`` (``SEGMENT_RULES``) that
 the method chooses: ``"mean"`` of the 8 frames (HAN's res152 pooling, LSLD's CLIP), or the
 ``"middle"`` frame (VPLAN samples one frame per segment). A split is read once into a
@@ -21,15 +23,19 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from avvp_lib.atomic import atomic_save_npy
+from avvp_lib.data.feature_files import locate
+from avvp_lib.data.released import RELEASED_REDUCERS, RELEASED_SHAPES
 from avvp_lib.vocabulary import NUM_SEGMENTS
 
-FEATURE_SHAPES: dict[str, tuple[int, int]] = {  # the shape each kind is written in
+FEATURE_SHAPES: dict[str, tuple[int, int]] = {  # the kinds the synthetic world writes, in the shape written
     "vggish": (10, 128),
     "res152": (80, 2048),  # 8 frames per one-second segment
     "r2plus1d_18": (10, 512),
     "clip_vitb16": (80, 512),  # per frame, as the official LSLD release
     "clip_vitb32": (80, 512),
 }
+# what the loader reads: the kinds above and other projects' releases
+READABLE_SHAPES: dict[str, tuple[int, int]] = {**FEATURE_SHAPES, **RELEASED_SHAPES}
 # Other shapes a kind is accepted in: CLIP features already reduced to one vector per segment.
 ALSO_ACCEPTED: dict[str, tuple[tuple[int, int], ...]] = {"clip_vitb16": ((10, 512),), "clip_vitb32": ((10, 512),)}
 FRAMES_PER_SEGMENT = 8
@@ -46,7 +52,7 @@ def feature_path(root: Path, kind: str, vid: str) -> Path:
 
 def check_feature(arr: np.ndarray, kind: str, path: Path) -> np.ndarray:
     """Validate one video's feature array against its kind's shapes; return it as float32."""
-    allowed = (FEATURE_SHAPES[kind], *ALSO_ACCEPTED.get(kind, ()))
+    allowed = (READABLE_SHAPES[kind], *ALSO_ACCEPTED.get(kind, ()))
     if arr.shape not in allowed:
         raise FeatureError(f"{path}: shape {arr.shape}, expected {' or '.join(map(str, allowed))} for feature kind {kind!r}")
     if not np.isfinite(arr).all():
@@ -69,10 +75,15 @@ def middle_frame(frames: np.ndarray) -> np.ndarray:
     return frames[..., FRAMES_PER_SEGMENT // 2::FRAMES_PER_SEGMENT, :]
 
 
-def to_segments(arr: np.ndarray, rule: str) -> np.ndarray:
-    """One video's features as segments by ``rule``; a (10, D) array is returned unchanged."""
+def segment_features(arr: np.ndarray, kind: str, rule: str = "mean") -> np.ndarray:
+    """One video's checked features -> [10, D] segments: 80 frames by ``rule``, released maps reduced.
+
+    A (10, D) array is returned unchanged; ``rule="frames"`` keeps 80 frames as they are.
+    """
     if rule not in SEGMENT_RULES:
         raise ValueError(f"unknown segment rule {rule!r}; expected one of {SEGMENT_RULES}")
+    if kind in RELEASED_REDUCERS:
+        return RELEASED_REDUCERS[kind](arr)
     if rule == "frames" or arr.shape[-2] != NUM_SEGMENTS * FRAMES_PER_SEGMENT:
         return arr
     return segment_mean(arr) if rule == "mean" else middle_frame(arr)
@@ -87,29 +98,30 @@ def load_features(root: str | Path, kind: str, video_ids: list[str], segment_rul
                   cache: bool = True, progress: bool = True) -> np.ndarray:
     """Load ``kind`` features for ``video_ids`` as one float32 array [N, T, D].
 
-    Frame-level files (80 frames) become 10 segments by ``segment_rule`` (``to_segments``;
-    ``"frames"`` keeps the 80). Raises ``FeatureError`` naming the file for a missing file,
-    wrong shape or non-finite value; nothing is padded.
+    Each video becomes 10 segments (``segment_features``: 80 frames by ``segment_rule``, VALOR's
+    CLAP maps pooled; ``"frames"`` keeps the 80). Raises ``FeatureError`` naming the file for a
+    missing file, wrong shape or non-finite value; nothing is padded.
     """
-    if kind not in FEATURE_SHAPES:
-        raise FeatureError(f"unknown feature kind {kind!r}; known: {sorted(FEATURE_SHAPES)}")
+    if kind not in READABLE_SHAPES:
+        raise FeatureError(f"unknown feature kind {kind!r}; known: {sorted(READABLE_SHAPES)}")
     root = Path(root)
-    paths = [feature_path(root, kind, v) for v in video_ids]
-    missing = [p for p in paths if not p.is_file()]
+    located = locate(root, kind, list(video_ids))
+    missing = [v for v, p in located.items() if p is None]
     if missing:
-        raise FeatureError(f"{len(missing)} {kind} feature file(s) missing, first: {missing[0]} "
-                           f"(expected {FEATURE_SHAPES[kind]} float arrays in {root / 'feats' / kind})")
+        raise FeatureError(f"{len(missing)} {kind} feature file(s) missing, first: {feature_path(root, kind, missing[0])} "
+                           f"(expected {READABLE_SHAPES[kind]} float arrays in {root / 'feats' / kind}; "
+                           "missing='skip' drops such videos)")
+    paths = [located[v] for v in video_ids]
     newest = max((os.stat(p).st_mtime_ns for p in paths), default=0)
     cache_file = root / "cache" / f"{kind}_{_cache_key(kind, list(video_ids), segment_rule, newest)}.npy"
     if cache and cache_file.is_file():
         return np.load(cache_file)
-    arrays = []
-    for p in tqdm(paths, desc=f"load {kind}", disable=not progress, leave=False):
-        arrays.append(to_segments(check_feature(np.load(p), kind, p), segment_rule))
+    arrays = [segment_features(check_feature(np.load(p), kind, p), kind, segment_rule)
+              for p in tqdm(paths, desc=f"load {kind}", disable=not progress, leave=False)]
     if len({a.shape for a in arrays}) > 1:
         shapes = sorted({a.shape for a in arrays})
         raise FeatureError(f"{kind} files in {root / 'feats' / kind} mix shapes {shapes}; use one shape per kind")
-    out = np.stack(arrays) if arrays else np.zeros((0, NUM_SEGMENTS, FEATURE_SHAPES[kind][1]), np.float32)
+    out = np.stack(arrays) if arrays else np.zeros((0, NUM_SEGMENTS, READABLE_SHAPES[kind][1]), np.float32)
     if cache:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         atomic_save_npy(cache_file, out)

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from avvp_lib.data.annotations import load_dense_labels, load_weak_labels
-from avvp_lib.data.features import load_features
+from avvp_lib.data.feature_files import MISSING_RULES, missing_videos
+from avvp_lib.data.features import FeatureError, load_features
+from avvp_lib.data.legacy_eval import load_dense_labels_exact
 
 WEAK_CSV = {"train": "AVVP_train.csv", "val": "AVVP_val_pd.csv", "test": "AVVP_test_pd.csv"}
 DENSE_CSV = {"audio": "AVVP_eval_audio.csv", "visual": "AVVP_eval_visual.csv"}
@@ -25,9 +27,33 @@ class LLPSplit:
     gt_audio: np.ndarray | None = None  # [N, 10, 25]
     gt_visual: np.ndarray | None = None  # [N, 10, 25]
     features: dict[str, np.ndarray] = field(default_factory=dict)
+    total: int = -1  # videos in the split's CSV (more than len() when missing="skip" dropped some)
+    missing: dict[str, list[str]] = field(default_factory=dict)  # feature kind -> dropped video ids
 
     def __len__(self) -> int:
         return len(self.video_ids)
+
+    def subset(self, keep: np.ndarray) -> "LLPSplit":
+        """The videos where ``keep`` (bool [N]) holds; features are not carried over."""
+        pick = lambda x: None if x is None else x[keep]  # noqa: E731
+        return LLPSplit(self.name, [v for v, k in zip(self.video_ids, keep) if k],
+                        [f for f, k in zip(self.filenames, keep) if k], self.labels[keep],
+                        pick(self.gt_audio), pick(self.gt_visual), total=self.total, missing=self.missing)
+
+
+def drop_missing(split: LLPSplit, data_dir: Path, kinds: tuple[str, ...], missing: str) -> LLPSplit:
+    """Apply the missing-video rule: ``error`` raises on any missing file, ``skip`` drops those videos."""
+    if missing not in MISSING_RULES:
+        raise ValueError(f"missing must be one of {MISSING_RULES}, got {missing!r}")
+    gone = missing_videos(data_dir, kinds, split.video_ids)
+    if not gone or missing == "error":
+        return split  # load_features names the first missing file
+    dropped = set().union(*gone.values())
+    out = split.subset(np.array([v not in dropped for v in split.video_ids], dtype=bool))
+    out.missing = gone
+    if not len(out):
+        raise FeatureError(f"no {split.name} video has all of {list(kinds)} under {Path(data_dir) / 'feats'}")
+    return out
 
 
 def dense_ground_truth(annotations_dir: Path, split: str, video_ids: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -42,21 +68,28 @@ def dense_ground_truth(annotations_dir: Path, split: str, video_ids: list[str]) 
 
 
 def load_split(data_dir: str | Path, split: str, kinds: tuple[str, ...] = (), annotations_dir: str | Path | None = None,
-               with_ground_truth: bool = True, progress: bool = True) -> LLPSplit:
+               with_ground_truth: bool = True, progress: bool = True, missing: str = "error",
+               eval_audio: str | Path | None = None) -> LLPSplit:
     """Load ``split`` ('train', 'val', 'test') of an LLP-format folder.
 
     ``annotations_dir`` defaults to ``data_dir`` (the synthetic world keeps CSVs beside
-    ``feats/``); point it at the official CSVs when features live elsewhere.
+    ``feats/``); point it at the official CSVs when features live elsewhere. ``missing``:
+    ``"error"`` or ``"skip"`` (drop videos lacking a file of any of ``kinds``; see
+    ``LLPSplit.missing``). ``eval_audio``: another audio eval CSV (the legacy 2020 file), read
+    with upstream's exact-filename matching (``data.legacy_eval``).
     """
     if split not in WEAK_CSV:
         raise ValueError(f"unknown split {split!r}; expected one of {list(WEAK_CSV)}")
     ann = Path(annotations_dir or data_dir)
     ids, filenames, labels = load_weak_labels(ann / WEAK_CSV[split])
-    out = LLPSplit(split, ids, filenames, labels)
+    out = LLPSplit(split, ids, filenames, labels, total=len(ids))
     if with_ground_truth:
         gt = dense_ground_truth(ann, split, ids)
         if gt is not None:
             out.gt_audio, out.gt_visual = gt
+            if eval_audio is not None and split != "train":
+                out.gt_audio = load_dense_labels_exact(eval_audio, filenames)
+    out = drop_missing(out, Path(data_dir), tuple(kinds), missing)
     for kind in kinds:
-        out.features[kind] = load_features(data_dir, kind, ids, progress=progress)
+        out.features[kind] = load_features(data_dir, kind, out.video_ids, progress=progress)
     return out
