@@ -2,19 +2,18 @@
 
 Folder names follow upstream (``vggish``, ``res152``, ``r2plus1d_18``) plus CLIP segment
 features (``clip_vitb16``, ``clip_vitb32``). A split is read once into a contiguous float32
-array and cached next to the features (``<root>/cache/``) so the second load is one file read.
+array and cached (``data.cache``: beside the features in ``<root>/cache/`` by default) so the
+second load is one file read.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from avvp_lib.atomic import atomic_save_npy
+from avvp_lib.data.cache import FeatureCache, feature_cache_dir
+from avvp_lib.data.files import read_npy
 
 FEATURE_SHAPES: dict[str, tuple[int, int]] = {
     "vggish": (10, 128),
@@ -54,18 +53,13 @@ def segment_mean(frames: np.ndarray) -> np.ndarray:
     return frames.reshape(*lead, t // FRAMES_PER_SEGMENT, FRAMES_PER_SEGMENT, d).mean(axis=-2)
 
 
-def _cache_key(kind: str, ids: list[str], reduce_frames: bool, newest_mtime: int) -> str:
-    h = hashlib.sha256(json.dumps([kind, ids, reduce_frames, newest_mtime]).encode()).hexdigest()
-    return h[:16]
-
-
 def load_features(root: str | Path, kind: str, video_ids: list[str], reduce_frames: bool = True,
-                  cache: bool = True, progress: bool = True) -> np.ndarray:
+                  cache: bool = True, progress: bool = True, cache_dir: str | Path | None = None) -> np.ndarray:
     """Load ``kind`` features for ``video_ids`` as one float32 array [N, T, D].
 
     ``res152`` is reduced from 80 frames to 10 segments (``segment_mean``) unless
     ``reduce_frames`` is False. Raises ``FeatureError`` naming the file for a missing file,
-    wrong shape or non-finite value; nothing is padded.
+    wrong shape or non-finite value; nothing is padded. ``cache_dir``: see ``data.cache``.
     """
     if kind not in FEATURE_SHAPES:
         raise FeatureError(f"unknown feature kind {kind!r}; known: {sorted(FEATURE_SHAPES)}")
@@ -75,17 +69,17 @@ def load_features(root: str | Path, kind: str, video_ids: list[str], reduce_fram
     if missing:
         raise FeatureError(f"{len(missing)} {kind} feature file(s) missing, first: {missing[0]} "
                            f"(expected {FEATURE_SHAPES[kind]} float arrays in {root / 'feats' / kind})")
-    newest = max((os.stat(p).st_mtime_ns for p in paths), default=0)
     reduce = reduce_frames and kind == "res152"
-    cache_file = root / "cache" / f"{kind}_{_cache_key(kind, list(video_ids), reduce, newest)}.npy"
-    if cache and cache_file.is_file():
-        return np.load(cache_file)
+    t, d = FEATURE_SHAPES[kind]
+    shape = (len(paths), t // FRAMES_PER_SEGMENT if reduce else t, d)
+    stored = FeatureCache(feature_cache_dir(root, cache_dir), kind, video_ids, paths, {"reduce": reduce}) if cache else None
+    if stored is not None and (hit := stored.read(shape)) is not None:
+        return hit
     first = []
     for p in tqdm(paths, desc=f"load {kind}", disable=not progress, leave=False):
-        arr = check_feature(np.load(p), kind, p)
+        arr = check_feature(read_npy(p), kind, p)
         first.append(segment_mean(arr) if reduce else arr)
-    out = np.stack(first) if first else np.zeros((0, *FEATURE_SHAPES[kind]), np.float32)
-    if cache:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        atomic_save_npy(cache_file, out)
+    out = np.stack(first) if first else np.zeros(shape, np.float32)
+    if stored is not None:
+        stored.write(out)
     return out
