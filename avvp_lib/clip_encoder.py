@@ -19,6 +19,20 @@ CLIP_MODELS: dict[str, tuple[str, str]] = {
 }
 
 
+def is_checkpoint_path(pretrained: str | None) -> bool:
+    """True when ``pretrained`` names a local file rather than an open_clip tag."""
+    return bool(pretrained) and (os.sep in pretrained or pretrained.endswith((".pt", ".bin", ".safetensors")))
+
+
+def resolve_pretrained(kind: str, pretrained: str | None = None) -> tuple[str, str, str]:
+    """(open_clip model name, tag or checkpoint path, environment variable) used for a CLIP feature kind."""
+    if kind not in CLIP_MODELS:
+        raise KeyError(f"unknown CLIP feature kind {kind!r}; expected one of {sorted(CLIP_MODELS)}")
+    name, tag = CLIP_MODELS[kind]
+    env = f"AVVP_CLIP_CHECKPOINT_{kind.split('_')[1].upper()}"
+    return name, pretrained or os.environ.get(env) or tag, env
+
+
 class WeightsUnavailable(RuntimeError):
     """Pretrained weights could not be loaded (no network, or no such local file)."""
 
@@ -46,7 +60,7 @@ class ClipEncoder:
         import open_clip
 
         how = HOW_TO.format(model=model_name, env=env or "pretrained")
-        if pretrained and (os.sep in pretrained or pretrained.endswith((".pt", ".bin", ".safetensors"))):
+        if is_checkpoint_path(pretrained):
             if not Path(pretrained).is_file():
                 raise WeightsUnavailable(f"CLIP checkpoint not found: {pretrained}. {how}")
         try:
@@ -57,11 +71,8 @@ class ClipEncoder:
 
     @classmethod
     def for_kind(cls, kind: str, pretrained: str | None = None, device: str | None = None) -> "ClipEncoder":
-        if kind not in CLIP_MODELS:
-            raise KeyError(f"unknown CLIP feature kind {kind!r}; expected one of {sorted(CLIP_MODELS)}")
-        name, tag = CLIP_MODELS[kind]
-        env = f"AVVP_CLIP_CHECKPOINT_{kind.split('_')[1].upper()}"
-        return cls.load(name, pretrained or os.environ.get(env) or tag, device, env)
+        name, chosen, env = resolve_pretrained(kind, pretrained)
+        return cls.load(name, chosen, device, env)
 
     @torch.no_grad()
     def encode_text(self, prompts: list[str], batch_size: int = 256) -> torch.Tensor:

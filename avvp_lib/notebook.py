@@ -7,7 +7,7 @@ from pathlib import Path
 from avvp_lib.experiments import Profile, get_profile
 from avvp_lib.paths import OUTPUTS_DIR, resolve
 from avvp_lib.synthetic.world import WorldConfig, build_world, is_synthetic
-from avvp_lib.train import pick_device
+from avvp_lib.devices import pick_device
 
 KNOWN_PARAMETERS = {"profile", "data_dir", "device", "seed"}
 

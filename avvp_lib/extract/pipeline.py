@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from avvp_lib.atomic import atomic_save_npy
 from avvp_lib.clip_encoder import CLIP_MODELS, ClipEncoder
 from avvp_lib.data.features import check_feature, feature_path
+from avvp_lib.devices import pick_device
 from avvp_lib.extract.video import FPS, DecodeError, decode_video
 from avvp_lib.extract.vggish import VGGish, embed_audio, load_vggish
 
@@ -42,6 +42,7 @@ class ExtractConfig:
                              "(res152 / r2plus1d_18 come from the upstream extractors)")
         if self.frame_rule not in ("middle", "mean"):
             raise ValueError(f"frame_rule must be 'middle' or 'mean', got {self.frame_rule!r}")
+        pick_device(self.device)  # a device this machine lacks is refused before any work
 
 
 def clip_segment_features(encoder: ClipEncoder, frames: np.ndarray, rule: str = "middle", batch_size: int = 64) -> np.ndarray:
@@ -94,7 +95,7 @@ def extract_directory(videos: str | Path, out: str | Path, cfg: ExtractConfig = 
     clip_kinds = [k for k in cfg.kinds if k in CLIP_MODELS]
     encoders = {k: clip_encoder or ClipEncoder.for_kind(k, cfg.clip_pretrained, cfg.device) for k in clip_kinds}
     audio_model = (vggish or load_vggish(cfg.vggish_weights)) if "vggish" in cfg.kinds else None
-    device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = str(pick_device(cfg.device))
     out.mkdir(parents=True, exist_ok=True)
     failed_before = {} if retry_failed else _read_failures(out)
     summary = {"videos": len(files), "done": 0, "skipped": 0, "failed": 0, "decode_s": 0.0, "clip_s": 0.0, "vggish_s": 0.0}
