@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from avvp_lib.paths import resolve
+
 CLIP_MODELS: dict[str, tuple[str, str]] = {
     "clip_vitb16": ("ViT-B-16-quickgelu", "openai"),
     "clip_vitb32": ("ViT-B-32-quickgelu", "openai"),
@@ -25,12 +27,16 @@ def is_checkpoint_path(pretrained: str | None) -> bool:
 
 
 def resolve_pretrained(kind: str, pretrained: str | None = None) -> tuple[str, str, str]:
-    """(open_clip model name, tag or checkpoint path, environment variable) used for a CLIP feature kind."""
+    """(open_clip model name, tag or checkpoint path, environment variable) used for a CLIP feature kind.
+
+    A relative checkpoint path is taken from the repository root, like every path in the bundle.
+    """
     if kind not in CLIP_MODELS:
         raise KeyError(f"unknown CLIP feature kind {kind!r}; expected one of {sorted(CLIP_MODELS)}")
     name, tag = CLIP_MODELS[kind]
     env = f"AVVP_CLIP_CHECKPOINT_{kind.split('_')[1].upper()}"
-    return name, pretrained or os.environ.get(env) or tag, env
+    chosen = pretrained or os.environ.get(env) or tag
+    return name, str(resolve(chosen)) if is_checkpoint_path(chosen) else chosen, env
 
 
 class WeightsUnavailable(RuntimeError):
