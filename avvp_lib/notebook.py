@@ -31,10 +31,15 @@ class Session:
 
 def setup(profile: str = "smoke", data_dir: str | None = None, device: str | None = None, seed: int = 0,
           **unknown: object) -> Session:
-    """Validate the parameters (papermill only warns on unknown ones), build a missing synthetic world."""
+    """Validate the parameters (papermill only warns on unknown ones), build a missing synthetic world.
+
+    A synthetic world of ``seed`` != 0 lives in ``<profile folder>_seed<seed>`` unless ``data_dir`` names one.
+    """
     if unknown:
         raise TypeError(f"unknown notebook parameter(s) {sorted(unknown)}; known: {sorted(KNOWN_PARAMETERS)}")
     prof = get_profile(profile, data_dir)
+    if prof.synthetic and seed and not data_dir:  # one folder per world: seed 0 keeps the profile's folder
+        prof = get_profile(profile, f"{prof.data_dir}_seed{seed}")
     root = resolve(prof.data_dir)
     if prof.synthetic:
         build_world(root, WorldConfig(size=prof.world_size, seed=seed))
