@@ -76,3 +76,12 @@ def test_relative_paths_are_taken_from_the_repository_root(tmp_path, capsys, mon
     finally:
         (REPO_ROOT / rel).unlink()
     assert str(REPO_ROOT / rel) in err and "must be an integer" in err
+
+
+def test_unloadable_vggish_weights_are_one_line(tmp_path, capsys):
+    (tmp_path / "videos").mkdir()
+    weights = tmp_path / "vggish.pth"
+    weights.write_bytes(b"PK\x03\x04 truncated download")
+    err = _cli_error(capsys, ["extract", "--videos", str(tmp_path / "videos"), "--out", str(tmp_path / "f"),
+                              "--kinds", "vggish", "--vggish-weights", str(weights)])
+    assert f"{weights}: not a loadable VGGish state dict" in err

@@ -8,12 +8,14 @@ of ``filename`` (``BjCEufrlXm4_20_30`` -> ``BjCEufrlXm4``).
 from __future__ import annotations
 
 import csv
+import io
 import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from avvp_lib.atomic import atomic_write
 from avvp_lib.vocabulary import CLASS_INDEX, NUM_CLASSES, NUM_SEGMENTS, class_vector
 
 # An LLP filename: YouTube id, then _start_end in seconds (some ids are shorter than 11).
@@ -144,24 +146,26 @@ def write_weak_labels(path: Path, filenames: list[str], labels: np.ndarray) -> N
     """Write a weak-label CSV in LLP's format."""
     from avvp_lib.vocabulary import CLASSES
 
-    with Path(path).open("w", newline="") as f:
-        w = csv.writer(f, delimiter="\t", lineterminator="\n")
-        w.writerow(["filename", "event_labels"])
-        for name, row in zip(filenames, labels):
-            w.writerow([name, ",".join(CLASSES[c] for c in np.flatnonzero(row))])
+    f = io.StringIO()
+    w = csv.writer(f, delimiter="\t", lineterminator="\n")
+    w.writerow(["filename", "event_labels"])
+    for name, row in zip(filenames, labels):
+        w.writerow([name, ",".join(CLASSES[c] for c in np.flatnonzero(row))])
+    atomic_write(path, f.getvalue())
 
 
 def write_dense_labels(path: Path, filenames: list[str], dense: np.ndarray) -> None:
     """Write a dense eval CSV in LLP's format: one row per maximal run of a class."""
     from avvp_lib.vocabulary import CLASSES
 
-    with Path(path).open("w", newline="") as f:
-        w = csv.writer(f, delimiter="\t", lineterminator="\n")
-        w.writerow(["filename", "onset", "offset", "event_labels"])
-        for name, seg in zip(filenames, dense):
-            for c in range(NUM_CLASSES):
-                for on, off in runs(seg[:, c]):
-                    w.writerow([name, on, off, CLASSES[c]])
+    f = io.StringIO()
+    w = csv.writer(f, delimiter="\t", lineterminator="\n")
+    w.writerow(["filename", "onset", "offset", "event_labels"])
+    for name, seg in zip(filenames, dense):
+        for c in range(NUM_CLASSES):
+            for on, off in runs(seg[:, c]):
+                w.writerow([name, on, off, CLASSES[c]])
+    atomic_write(path, f.getvalue())
 
 
 def runs(seq: np.ndarray) -> list[tuple[int, int]]:
