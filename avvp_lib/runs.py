@@ -74,9 +74,8 @@ def data_version(data: DataConfig) -> str:
     """Cheap key of the data's current version: every annotation and feature file's size, times and inode."""
     root = resolve(data.data_dir)
     ann = resolve(data.annotations_dir) if data.annotations_dir else root
-    files = [p for p in _manifests(ann)] + [p for k in (data.audio, *data.visual)
-                                            for p in sorted((root / "feats" / k).glob("*.npy"))]
-    return files_signature(files)
+    features = [p for k in (data.audio, *data.visual) for p in sorted((root / "feats" / k).glob("*.npy"))]
+    return files_signature(_manifests(ann) + features)
 
 
 def _manifests(ann: Path) -> list[Path]:

@@ -38,11 +38,11 @@ def _digest(obj: object) -> str:
 
 
 def files_signature(paths: list[Path]) -> str:
-    """Hash of every file's name, size, modification and status-change times (ns) and inode."""
+    """Hash of every file's folder and name, size, modification and status-change times (ns) and inode."""
     rows = []
     for p in paths:
         st = os.stat(p)
-        rows.append([p.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+        rows.append([f"{p.parent.name}/{p.name}", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
     return _digest(rows)
 
 
