@@ -5,8 +5,9 @@ waits for. ``run_fingerprint`` records what a run read besides its config: the s
 (CSV content hashes), the content of every feature array it used (training features and the
 CLIP features its pseudo labels come from: content, so a copied data folder still matches), and the text encoder's
 identity (synthetic world seed, or CLIP tag / checkpoint path + hash). ``reusable`` compares a
-finished run's record with the inputs of now: a difference is a ``StaleRunError`` that says what
-changed, unless the caller asked to retrain.
+finished run's record with the inputs of now, ``begin_run`` does the same for an interrupted run
+about to resume: a difference is a ``StaleRunError`` that says what changed, unless the caller
+asked to retrain.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avvp_lib.atomic import atomic_write
 from avvp_lib.config import DataConfig, RunConfig
 from avvp_lib.data.cache import files_signature
 from avvp_lib.data.features import load_features
@@ -33,6 +35,7 @@ from avvp_lib.synthetic.world import WORLD_FILE
 from avvp_lib.text_encoders import text_encoder_identity
 
 LOCK_FILE = ".lock"
+FINGERPRINT_FILE = "fingerprint.json"  # the inputs of the run in progress (results.json keeps the final one)
 # What a finished run is made of; a retrain removes them before training again.
 RESULT_FILES = ("results.json", "predictions.npz", "best.pt", "metrics.csv", "last.pt")
 
@@ -150,6 +153,23 @@ def reusable(run_dir: Path, fingerprint: dict, retrain: bool = False) -> bool:
         return _clear(run_dir)
     raise StaleRunError(f"{run_dir} was trained on other inputs: {'; '.join(diff)}. Retrain it with --retrain "
                         "(train(..., retrain=True)) or delete that folder.")
+
+
+def begin_run(run_dir: Path, fingerprint: dict, retrain: bool = False) -> None:
+    """Record the inputs of a run about to train; an interrupted run (``last.pt``) resumes only on the same inputs.
+
+    Otherwise its partial state is a ``StaleRunError`` (mixed data), or, with ``retrain``, discarded.
+    """
+    record = run_dir / FINGERPRINT_FILE
+    if (run_dir / "last.pt").is_file() and record.is_file():
+        diff = changes(json.loads(record.read_text()), fingerprint)
+        if diff and not retrain:
+            raise StaleRunError(f"{run_dir} holds an interrupted run of other inputs: {'; '.join(diff)}. Start it "
+                                "afresh with --retrain (train(..., retrain=True)) or delete that folder.")
+        if diff:
+            print(f"{run_dir.name}: restarting the interrupted run ({'; '.join(diff)})", file=sys.stderr, flush=True)
+            _clear(run_dir)
+    atomic_write(record, json.dumps(fingerprint, indent=2))
 
 
 def _clear(run_dir: Path) -> bool:

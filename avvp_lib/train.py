@@ -30,7 +30,7 @@ from avvp_lib.methods import build_targets
 from avvp_lib.metrics import binarize, parse_scores
 from avvp_lib.models import HANOutput, build_model
 from avvp_lib.paths import OUTPUTS_DIR, resolve
-from avvp_lib.runs import data_version, reusable, run_fingerprint, run_lock
+from avvp_lib.runs import begin_run, data_version, reusable, run_fingerprint, run_lock
 
 SPLITS = ("train", "val", "test")
 
@@ -145,6 +145,7 @@ def _train(config: RunConfig, run_dir: Path, dev: torch.device, progress: bool, 
     fingerprint = run_fingerprint(config, data)
     if (run_dir / "results.json").is_file() and reusable(run_dir, fingerprint, retrain):
         return load_result(run_dir)
+    begin_run(run_dir, fingerprint, retrain)
     atomic_write(run_dir / "config.json", json.dumps(to_dict(config), indent=2))
     tc = config.train
     torch.manual_seed(tc.seed)
