@@ -39,11 +39,11 @@ def _digest(obj: object) -> str:
 
 def files_signature(paths: list[Path]) -> str:
     """Hash of every file's folder and name, size, modification and status-change times (ns) and inode."""
-    rows = []
+    h = hashlib.sha256()
     for p in paths:
         st = os.stat(p)
-        rows.append([f"{p.parent.name}/{p.name}", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
-    return _digest(rows)
+        h.update(f"{p.parent.name}/{p.name}\t{st.st_size}\t{st.st_mtime_ns}\t{st.st_ctime_ns}\t{st.st_ino}\n".encode())
+    return h.hexdigest()[:16]
 
 
 def feature_cache_dir(root: Path, cache_dir: str | os.PathLike | None = None) -> Path:
