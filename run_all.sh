@@ -8,6 +8,7 @@
 #
 # A finished notebook is skipped on a re-run unless it, the library or the parameters changed;
 # runs inside a notebook are cached by their config, so an interrupted run picks up where it stopped.
+# AVVP_PYTHON=/path/to/python uses that interpreter instead of setting up an environment.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -19,18 +20,20 @@ while [[ $# -gt 0 ]]; do
     --profile) PROFILE="$2"; shift 2 ;;
     --data-dir) DATA_DIR="$2"; shift 2 ;;
     --device) DEVICE="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
 case "$PROFILE" in smoke|default|llp) ;; *) echo "unknown profile '$PROFILE' (smoke, default, llp)" >&2; exit 2 ;; esac
 if [[ "$PROFILE" == llp && -z "$DATA_DIR" ]]; then echo "--profile llp needs --data-dir PATH" >&2; exit 2; fi
 
-export HF_HUB_OFFLINE=1 PYTHONHASHSEED=0
+export PYTHONHASHSEED=0  # HF_HUB_OFFLINE is left to the caller (tests and CI set it)
 start=$(date +%s)
 
 # 1. Environment: the conda env from environment.yml when conda exists, else a local venv.
-if command -v conda >/dev/null 2>&1; then
+if [[ -n "${AVVP_PYTHON:-}" ]]; then
+  PY="$AVVP_PYTHON"
+elif command -v conda >/dev/null 2>&1; then
   conda env list | grep -q '^avvp-repro ' || conda env create -f environment.yml
   PY="conda run --no-capture-output -n avvp-repro python"
 else
@@ -38,7 +41,17 @@ else
   PY=.venv/bin/python
 fi
 
-# 2. Notebooks, in order, with papermill.
+# 2. A device this machine lacks is refused before any work (not after reusing CPU runs).
+if [[ -n "$DEVICE" ]]; then
+  $PY -c 'import sys
+from avvp_lib.devices import DeviceError, pick_device
+try:
+    pick_device(sys.argv[1])
+except DeviceError as err:
+    sys.exit(f"error: {err}")' "$DEVICE" || exit 2
+fi
+
+# 3. Notebooks, in order, with papermill.
 params=(-p profile "$PROFILE")
 [[ -n "$DATA_DIR" ]] && params+=(-p data_dir "$DATA_DIR")
 [[ -n "$DEVICE" ]] && params+=(-p device "$DEVICE")
@@ -60,8 +73,8 @@ for nb in "${notebooks[@]}"; do
   t0=$(date +%s)
   if ! $PY -m papermill "$nb" "$outdir/$name" --cwd notebooks --log-output --no-progress-bar "${params[@]}" \
         > "$outdir/${name%.ipynb}.log" 2>&1; then
-    echo "!! $name failed; the executed copy and log are in $outdir/" >&2
-    grep -E "Error|Exception" "$outdir/${name%.ipynb}.log" | tail -5 >&2 || true
+    echo "!! $name failed: $($PY -m avvp_lib.notebook_failure "$outdir/$name" "$outdir/${name%.ipynb}.log")" >&2
+    echo "   the executed copy and the full log are in $outdir/" >&2
     exit 1
   fi
   echo "$key" > "$stamp"

@@ -1,4 +1,9 @@
-"""Command line: ``python -m avvp_lib {synth,train,eval,reproduce,extract,parse} ...``."""
+"""Command line: ``python -m avvp_lib {synth,train,eval,reproduce,extract,parse} ...``.
+
+Relative paths, in every argument and in config files, are taken from the repository root
+(never from the current directory), as everywhere in the bundle. Every error the bundle expects
+(bad input files, configs, devices, missing weights, a stale run) is one line on stderr, exit 2.
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +13,16 @@ from pathlib import Path
 
 import yaml
 
+from avvp_lib.clip_encoder import WeightsUnavailable
+from avvp_lib.config import ConfigError, from_dict
+from avvp_lib.devices import pick_device
 from avvp_lib.experiments import PROFILES
+from avvp_lib.paths import resolve
+
+
+def _path(value: str) -> str:
+    """A path argument, relative ones taken from the repository root."""
+    return str(resolve(value))
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -18,17 +32,31 @@ def _synth(args: argparse.Namespace) -> None:
     print(f"synthetic world ({args.size}, seed {args.seed}) in {out}")
 
 
-def _load_config(path: str):
-    from avvp_lib.config import from_dict
-
-    text = Path(path).read_text()
-    return from_dict(yaml.safe_load(text) if path.endswith((".yaml", ".yml")) else json.loads(text))
+def load_config(path: Path):
+    """A ``RunConfig`` from a JSON or YAML file; every problem is a ``ConfigError`` naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); re-save it as UTF-8") from None
+    if not text.strip():
+        raise ConfigError(f"{path}: empty config file; it needs at least a 'name' (see configs in README)")
+    try:
+        data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'}: "
+                          f"{' '.join(str(err).split())}") from None
+    try:
+        return from_dict(data)
+    except KeyError as err:
+        raise ConfigError(f"{path}: {err.args[0]}") from None
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
 
 
 def _train(args: argparse.Namespace) -> None:
     from avvp_lib.train import train
 
-    result = train(_load_config(args.config), args.runs_dir, args.device)
+    result = train(load_config(args.config), args.runs_dir, args.device, retrain=args.retrain)
     print(json.dumps({"run_dir": str(result.run_dir), "best_epoch": result.best_epoch, "test": result.test}, indent=2))
 
 
@@ -39,14 +67,14 @@ def _eval(args: argparse.Namespace) -> None:
 
     from avvp_lib.train import build_han, load_result, pick_device, predict, run_data, score, split_inputs
 
-    result = load_result(Path(args.run))
+    result = load_result(args.run)
     config = result.config
     if args.eval_audio:
-        config = config.replace(data=dataclasses.replace(config.data, eval_audio=str(Path(args.eval_audio).resolve())))
+        config = config.replace(data=dataclasses.replace(config.data, eval_audio=args.eval_audio))
     data = run_data(config)
     dev = pick_device(args.device)
     model = build_han(result.config, data["train"]).to(dev)
-    model.load_state_dict(torch.load(Path(args.run) / "best.pt", map_location=dev))
+    model.load_state_dict(torch.load(args.run / "best.pt", map_location=dev))
     split = data[args.split]
     scores = score(predict(model, *split_inputs(split, result.config.data, dev)), split, args.inference or result.config.train.inference)
     print(json.dumps(scores, indent=2))
@@ -64,7 +92,7 @@ def _reproduce(args: argparse.Namespace) -> None:
         os.environ[checkpoint_env(kind)] = path
 
     profile = get_profile(args.profile, args.data_dir, args.missing,
-                          str(Path(args.eval_audio).resolve()) if args.eval_audio else None)
+                          args.eval_audio)
     frames = reproduce(profile, args.device)
     print(f"{len(frames)} tables written to outputs/tables/{args.profile}/")
 
@@ -93,62 +121,70 @@ def _add_weights_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clip-checkpoint", action="append", default=[], metavar="KIND=PATH",
                    help="local CLIP weights per kind, e.g. clip_vitb16=ViT-B-16.pt (OpenAI TorchScript or open_clip "
                         "state dict); repeat for each kind (default: $AVVP_CLIP_CHECKPOINT_VITB16 / ..._VITB32)")
-    p.add_argument("--vggish-weights", default=None, help="local VGGish state_dict (.pt)")
+    p.add_argument("--vggish-weights", default=None, type=_path, help="local VGGish state_dict (.pt)")
     p.add_argument("--device", default=None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m avvp_lib", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m avvp_lib", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("synth", help="build a synthetic LLP-like world")
     p.add_argument("--size", default="default", choices=["smoke", "default", "llp-size"])
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, type=resolve)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_synth)
     p = sub.add_parser("train", help="train one run from a JSON/YAML RunConfig")
-    p.add_argument("--config", required=True)
-    p.add_argument("--runs-dir", default=None)
+    p.add_argument("--config", required=True, type=resolve)
+    p.add_argument("--runs-dir", default=None, type=resolve)
+    p.add_argument("--retrain", action="store_true",
+                   help="retrain a finished run whose data or text encoder changed, instead of stopping")
     p.add_argument("--device", default=None)
     p.set_defaults(func=_train)
     p = sub.add_parser("eval", help="score a finished run's best checkpoint")
-    p.add_argument("--run", required=True, help="outputs/runs/.../<name>-<hash>")
+    p.add_argument("--run", required=True, type=resolve, help="outputs/runs/.../<name>-<hash>")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--inference", default=None, choices=["fused", "per_modality"])
-    p.add_argument("--eval-audio", default=None, help="score audio against this eval CSV instead (the legacy 2020 "
+    p.add_argument("--eval-audio", default=None, type=_path, help="score audio against this eval CSV instead (the legacy 2020 "
                    "AVVP_eval_audio.csv, matched by exact filename as upstream)")
     p.add_argument("--device", default=None)
     p.set_defaults(func=_eval)
     p = sub.add_parser("reproduce", help="train every table's runs and write the tables")
     p.add_argument("--profile", default="default", choices=sorted(PROFILES))
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data-dir", default=None, type=_path)
     p.add_argument("--missing", default=None, choices=["error", "skip"],
                    help="videos without feature files: refuse, or score the present subset (profile default; llp: skip)")
-    p.add_argument("--eval-audio", default=None, help="score audio against this eval CSV (the legacy 2020 file)")
+    p.add_argument("--eval-audio", default=None, type=_path, help="score audio against this eval CSV (the legacy 2020 file)")
     p.add_argument("--clip-checkpoint", action="append", default=[], metavar="KIND=PATH",
                    help="local CLIP weights for the pseudo-label text encoders, per kind (real LLP only)")
     p.add_argument("--device", default=None)
     p.set_defaults(func=_reproduce)
     p = sub.add_parser("extract", help="features from a directory of videos")
-    p.add_argument("--videos", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--videos", required=True, type=resolve)
+    p.add_argument("--out", required=True, type=resolve)
     p.add_argument("--kinds", default="clip_vitb16,vggish")
     _add_weights_args(p)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--retry-failed", action="store_true", help="retry the videos failures.csv lists")
     p.set_defaults(func=_extract)
     p = sub.add_parser("parse", help="parse your own videos with a trained run: events.csv and a timeline per video")
-    p.add_argument("videos", nargs="+", help="video files or folders of videos")
-    p.add_argument("--run", required=True, help="a finished run folder (outputs/runs/<profile>/<name>-<hash>)")
-    p.add_argument("--out", default=None, help="output folder (default: outputs/parse/<run folder name>)")
+    p.add_argument("videos", nargs="+", type=_path, help="video files or folders of videos")
+    p.add_argument("--run", required=True, type=_path, help="a finished run folder (outputs/runs/<profile>/<name>-<hash>)")
+    p.add_argument("--out", default=None, type=_path, help="output folder (default: outputs/parse/<run folder name>)")
     _add_weights_args(p)
     p.set_defaults(func=_parse)
     args = parser.parse_args(argv)
-    from avvp_lib.clip_encoder import WeightsUnavailable
+    from avvp_lib.runs import RunLockedError
 
     try:
+        if getattr(args, "device", None):
+            pick_device(args.device)  # refuse a device this machine lacks before any work
         args.func(args)
-    except (KeyError, ValueError, FileNotFoundError, WeightsUnavailable) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except KeyError as err:
+        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError, yaml.YAMLError, WeightsUnavailable, RunLockedError) as err:
+        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
     return 0
 

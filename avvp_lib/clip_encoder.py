@@ -16,10 +16,35 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from avvp_lib.paths import resolve
+
 CLIP_MODELS: dict[str, tuple[str, str]] = {
     "clip_vitb16": ("ViT-B-16-quickgelu", "openai"),
     "clip_vitb32": ("ViT-B-32-quickgelu", "openai"),
 }
+
+
+def is_checkpoint_path(pretrained: str | None) -> bool:
+    """True when ``pretrained`` names a local file rather than an open_clip tag."""
+    return bool(pretrained) and (os.sep in pretrained or pretrained.endswith((".pt", ".bin", ".safetensors")))
+
+
+def checkpoint_env(kind: str) -> str:
+    """The environment variable naming a CLIP kind's local checkpoint: ``AVVP_CLIP_CHECKPOINT_VITB16``."""
+    return f"AVVP_CLIP_CHECKPOINT_{kind.split('_')[1].upper()}"
+
+
+def resolve_pretrained(kind: str, pretrained: str | None = None) -> tuple[str, str, str]:
+    """(open_clip model name, tag or checkpoint path, environment variable) used for a CLIP feature kind.
+
+    A relative checkpoint path is taken from the repository root, like every path in the bundle.
+    """
+    if kind not in CLIP_MODELS:
+        raise KeyError(f"unknown CLIP feature kind {kind!r}; expected one of {sorted(CLIP_MODELS)}")
+    name, tag = CLIP_MODELS[kind]
+    env = checkpoint_env(kind)
+    chosen = pretrained or os.environ.get(env) or tag
+    return name, str(resolve(chosen)) if is_checkpoint_path(chosen) else chosen, env
 
 
 class WeightsUnavailable(RuntimeError):
@@ -29,11 +54,6 @@ class WeightsUnavailable(RuntimeError):
 HOW_TO = ("Download the weights on a machine with network access (e.g. open_clip.create_model_and_transforms("
           "'{model}', pretrained='openai') caches them), then pass the checkpoint path as pretrained= or set "
           "{env}=/path/to/checkpoint.")
-
-
-def checkpoint_env(kind: str) -> str:
-    """The environment variable naming a CLIP kind's local checkpoint: ``AVVP_CLIP_CHECKPOINT_VITB16``."""
-    return f"AVVP_CLIP_CHECKPOINT_{kind.split('_')[1].upper()}"
 
 
 def is_torchscript(path: str | Path) -> bool:
@@ -73,7 +93,7 @@ class ClipEncoder:
         import open_clip
 
         how = HOW_TO.format(model=model_name, env=env or "pretrained")
-        if pretrained and (os.sep in pretrained or pretrained.endswith((".pt", ".bin", ".safetensors"))):
+        if is_checkpoint_path(pretrained):
             if not Path(pretrained).is_file():
                 raise WeightsUnavailable(f"CLIP checkpoint not found: {pretrained}. {how}")
             if is_torchscript(pretrained):
@@ -87,11 +107,8 @@ class ClipEncoder:
 
     @classmethod
     def for_kind(cls, kind: str, pretrained: str | None = None, device: str | None = None) -> "ClipEncoder":
-        if kind not in CLIP_MODELS:
-            raise KeyError(f"unknown CLIP feature kind {kind!r}; expected one of {sorted(CLIP_MODELS)}")
-        name, tag = CLIP_MODELS[kind]
-        env = checkpoint_env(kind)
-        return cls.load(name, pretrained or os.environ.get(env) or tag, device, env)
+        name, chosen, env = resolve_pretrained(kind, pretrained)
+        return cls.load(name, chosen, device, env)
 
     @torch.no_grad()
     def encode_text(self, prompts: list[str], batch_size: int = 256) -> torch.Tensor:

@@ -1,18 +1,26 @@
 """Experiments are data: one frozen ``RunConfig`` per training run.
 
-A config round-trips through JSON (``to_dict`` / ``from_dict``, unknown keys rejected) and its
-hash (``config_hash``) names the run folder, so a finished run is never recomputed and every
-output can be traced to the config that made it.
+A config round-trips through JSON (``to_dict`` / ``from_dict``, unknown keys rejected, every
+value converted to its field's type or refused with ``ConfigError``) and its hash
+(``config_hash``) names the run folder, so a finished run is never recomputed and every output
+can be traced to the config that made it.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import types
+import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from avvp_lib.methods import SUPERVISION_CONFIGS, HANLabels
+from avvp_lib.metrics import INFERENCE_RULES, METRIC_KEYS
+
+
+class ConfigError(ValueError):
+    """A config value of the wrong type or out of range; the message names the key."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,19 @@ class TrainConfig:
     select_metric: str = "seg_type"  # model selection on validation, as upstream HAN; "last": the last epoch (MA)
     inference: str = "fused"  # see metrics.binarize
 
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "step_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ConfigError(f"train.lr must be positive, got {self.lr}")
+        if not 0 < self.gamma <= 1:
+            raise ConfigError(f"train.gamma must be in (0, 1], got {self.gamma}")
+        if self.select_metric not in (*METRIC_KEYS, "last"):
+            raise ConfigError(f"train.select_metric must be one of {[*METRIC_KEYS, 'last']}, got {self.select_metric!r}")
+        if self.inference not in INFERENCE_RULES:
+            raise ConfigError(f"train.inference must be one of {list(INFERENCE_RULES)}, got {self.inference!r}")
+
 
 # Each paper's stated setup. VPLAN gives batch 32, lr 3e-4, 30 epochs and no schedule: the HAN
 # StepLR(10, 0.1) it builds on is kept. LSLD: lr 6e-4 x0.25 every 6 epochs, batch 32, 20 epochs.
@@ -117,11 +138,45 @@ def to_dict(config: RunConfig) -> dict:
     return _plain(config)
 
 
-def _build(cls: type, data: dict, where: str) -> Any:
+def _convert(value: Any, tp: Any, where: str) -> Any:
+    """``value`` as type ``tp`` (YAML reads ``1e-3`` as a string); ``ConfigError`` when it is not one."""
+    args = typing.get_args(tp)
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        if value is None and type(None) in args:
+            return None
+        (tp,) = [a for a in args if a is not type(None)]
+        return _convert(value, tp, where)
+    if typing.get_origin(tp) is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        return tuple(_convert(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    if tp in (int, float):
+        try:
+            number = tp(value) if isinstance(value, str) else value
+        except ValueError:
+            number = None
+        if isinstance(number, (int, float)) and not isinstance(number, bool) and (tp is float or float(number).is_integer()):
+            return tp(number)
+        raise ConfigError(f"{where} must be {'an integer' if tp is int else 'a number'}, got {value!r}")
+    if tp is str and isinstance(value, str):
+        return value
+    if tp is Any:
+        return value
+    raise ConfigError(f"{where} must be {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping of keys to values, got {data!r}")
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise KeyError(f"unknown config key(s) {unknown} in {where}; allowed: {sorted(known)}")
+    hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in data.items():
         f = known[name]
@@ -130,13 +185,15 @@ def _build(cls: type, data: dict, where: str) -> Any:
             value = supervision_from_dict(value, f"{where}.supervision")
         elif is_dataclass(default):
             value = _build(type(default), value, f"{where}.{name}")
-        elif isinstance(default, tuple):
-            value = tuple(value)
+        else:
+            value = _convert(value, hints[name], f"{where}.{name}")
         kwargs[name] = value
     return cls(**kwargs)
 
 
-def supervision_from_dict(data: dict, where: str = "supervision") -> Any:
+def supervision_from_dict(data: Any, where: str = "supervision") -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping with a 'method' key, got {data!r}")
     data = dict(data)
     method = data.pop("method", None)
     if method not in SUPERVISION_CONFIGS:
@@ -144,7 +201,9 @@ def supervision_from_dict(data: dict, where: str = "supervision") -> Any:
     return _build(SUPERVISION_CONFIGS[method], data, where)
 
 
-def from_dict(data: dict) -> RunConfig:
+def from_dict(data: Any) -> RunConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"a run config is a mapping of keys to values, got {data!r}")
     if "name" not in data:
         raise KeyError("a run config needs a 'name'")
     return _build(RunConfig, data, "config")

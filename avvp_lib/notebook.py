@@ -7,7 +7,7 @@ from pathlib import Path
 from avvp_lib.experiments import Profile, get_profile
 from avvp_lib.paths import OUTPUTS_DIR, resolve
 from avvp_lib.synthetic.world import WorldConfig, build_world, is_synthetic
-from avvp_lib.train import pick_device
+from avvp_lib.devices import pick_device
 
 KNOWN_PARAMETERS = {"profile", "data_dir", "device", "seed", "missing"}
 
@@ -34,10 +34,13 @@ def setup(profile: str = "smoke", data_dir: str | None = None, device: str | Non
     """Validate the parameters (papermill only warns on unknown ones), build a missing synthetic world.
 
     ``missing``: "error" or "skip" for videos without feature files (None: the profile's rule).
+    A synthetic world of ``seed`` != 0 lives in ``<profile folder>_seed<seed>`` unless ``data_dir`` names one.
     """
     if unknown:
         raise TypeError(f"unknown notebook parameter(s) {sorted(unknown)}; known: {sorted(KNOWN_PARAMETERS)}")
     prof = get_profile(profile, data_dir, missing)
+    if prof.synthetic and seed and not data_dir:  # one folder per world: seed 0 keeps the profile's folder
+        prof = get_profile(profile, f"{prof.data_dir}_seed{seed}", missing)
     root = resolve(prof.data_dir)
     if prof.synthetic:
         build_world(root, WorldConfig(size=prof.world_size, seed=seed))

@@ -10,6 +10,7 @@ negation. ``get_text_encoder`` picks it for a synthetic world and the real CLIP 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from avvp_lib.clip_encoder import is_checkpoint_path, resolve_pretrained
 from avvp_lib.synthetic.latent import LatentSpace, unit
 from avvp_lib.synthetic.world import WORLD_FILE, is_synthetic
 from avvp_lib.vocabulary import CLASS_INDEX
@@ -72,6 +74,33 @@ def get_text_encoder(data_dir: str | Path, clip_kind: str, device: str | None = 
     if is_synthetic(data_dir):
         return SyntheticTextEncoder.from_world(data_dir)
     return _clip_text_encoder(clip_kind, device)
+
+
+def text_encoder_identity(data_dir: str | Path, clip_kind: str) -> dict:
+    """What ``get_text_encoder`` would use, as recorded with a run: the world's seed, or CLIP's tag or checkpoint + hash."""
+    if is_synthetic(data_dir):
+        seed = json.loads((Path(data_dir) / WORLD_FILE).read_text())["config"]["seed"]
+        return {"encoder": "synthetic", "world_seed": seed}
+    name, pretrained, _ = resolve_pretrained(clip_kind)
+    if not is_checkpoint_path(pretrained):
+        return {"encoder": name, "pretrained": pretrained}
+    path = Path(pretrained).resolve()
+    return {"encoder": name, "checkpoint": str(path), "sha256": file_sha256(path) if path.is_file() else "missing file"}
+
+
+def file_sha256(path: Path) -> str:
+    """Content hash of a (large) file, computed once per file version and process."""
+    st = path.stat()
+    return _sha256(path, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: Path, size: int, mtime_ns: int, inode: int) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 @functools.lru_cache(maxsize=2)

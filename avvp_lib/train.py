@@ -25,18 +25,24 @@ from avvp_lib import __version__
 from avvp_lib.atomic import atomic_torch_save, atomic_write
 from avvp_lib.config import DataConfig, RunConfig, config_hash, from_dict, to_dict
 from avvp_lib.data.feature_files import write_missing_csv
-from avvp_lib.data.splits import LLPSplit, load_split
+from avvp_lib.data.splits import LLPSplit, load_splits
+from avvp_lib.devices import pick_device
 from avvp_lib.methods import build_targets
 from avvp_lib.metrics import binarize, parse_scores
 from avvp_lib.models import HANOutput, build_model
 from avvp_lib.paths import OUTPUTS_DIR, resolve
+from avvp_lib.runs import begin_run, data_version, reusable, run_fingerprint, run_lock
 
 SPLITS = ("train", "val", "test")
 
 
-def pick_device(device: str | None = None) -> torch.device:
-    """``device`` if given, else CUDA when available, else CPU."""
-    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+def load_run_data(data: DataConfig, extra_kinds: tuple[str, ...] = ()) -> dict[str, LLPSplit]:
+    """Train/val/test of ``data`` with its feature kinds (and ``extra_kinds``), read once per process and data version.
+
+    With ``data.missing == "skip"`` every split keeps the videos that have all of those kinds.
+    """
+    kinds = tuple(dict.fromkeys((data.audio, *data.visual, *extra_kinds)))
+    return _load_run_data(data, kinds, data_version(data, kinds))
 
 
 def run_kinds(config: RunConfig) -> tuple[str, ...]:
@@ -51,16 +57,10 @@ def run_data(config: RunConfig) -> dict[str, LLPSplit]:
 
 
 @functools.lru_cache(maxsize=4)
-def load_run_data(data: DataConfig, extra_kinds: tuple[str, ...] = ()) -> dict[str, LLPSplit]:
-    """Train/val/test of ``data`` with its feature kinds (and ``extra_kinds``), read once per process.
-
-    With ``data.missing == "skip"`` every split keeps the videos that have all of those kinds.
-    """
-    kinds = tuple(dict.fromkeys((data.audio, *data.visual, *extra_kinds)))
-    return {s: load_split(resolve(data.data_dir), s, kinds,
-                          annotations_dir=resolve(data.annotations_dir) if data.annotations_dir else None,
-                          progress=False, missing=data.missing,
-                          eval_audio=resolve(data.eval_audio) if data.eval_audio else None) for s in SPLITS}
+def _load_run_data(data: DataConfig, kinds: tuple[str, ...], version: str) -> dict[str, LLPSplit]:
+    return load_splits(resolve(data.data_dir), kinds,
+                       annotations_dir=resolve(data.annotations_dir) if data.annotations_dir else None, progress=False,
+                       missing=data.missing, eval_audio=resolve(data.eval_audio) if data.eval_audio else None)
 
 
 def split_inputs(split: LLPSplit, data: DataConfig, device: torch.device) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -133,10 +133,11 @@ class BuildContext:
     runs_dir: Path
     device: torch.device
     progress: bool = True
+    retrain: bool = False
 
     def run(self, config: RunConfig) -> RunResult:
         """Train (or load) a prerequisite run, e.g. the eq. 9 model that PLD denoises with."""
-        return train(config, self.runs_dir, str(self.device), self.progress)
+        return train(config, self.runs_dir, str(self.device), self.progress, self.retrain)
 
     def load_model(self, result: RunResult) -> torch.nn.Module:
         """The saved model (``best.pt``) of a finished prerequisite run, on ``device``, in eval mode."""
@@ -163,21 +164,32 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
 
 
 def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | None = None,
-          progress: bool = True) -> RunResult:
-    """Train ``config`` (or load its finished run) and return its scores."""
-    run_dir = run_dir_for(config, runs_dir)
-    if (run_dir / "results.json").is_file():
-        return load_result(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(run_dir / "config.json", json.dumps(to_dict(config), indent=2))
+          progress: bool = True, retrain: bool = False) -> RunResult:
+    """Train ``config`` (or load its finished run) and return its scores.
+
+    One process at a time trains a run folder (``runs.run_lock``). A finished run made from other
+    data or another text encoder raises ``runs.StaleRunError``; ``retrain`` trains it again instead.
+    """
     dev = pick_device(device)
+    run_dir = run_dir_for(config, runs_dir)
+    with run_lock(run_dir):
+        return _train(config, run_dir, dev, progress, retrain)
+
+
+def _train(config: RunConfig, run_dir: Path, dev: torch.device, progress: bool, retrain: bool) -> RunResult:
+    data = load_run_data(config.data)
+    fingerprint = run_fingerprint(config, data)
+    if (run_dir / "results.json").is_file() and reusable(run_dir, fingerprint, retrain):
+        return load_result(run_dir)
+    begin_run(run_dir, fingerprint, retrain)
+    atomic_write(run_dir / "config.json", json.dumps(to_dict(config), indent=2))
     tc = config.train
     torch.manual_seed(tc.seed)
     data = run_data(config)
     for s in SPLITS:
         if data[s].missing:
             write_missing_csv(run_dir / f"missing_{s}.csv", data[s].missing)
-    ctx = BuildContext(config, data["train"], run_dir.parent, dev, progress)
+    ctx = BuildContext(config, data["train"], run_dir.parent, dev, progress, retrain)
     targets = build_targets(config.supervision, ctx).to(dev)
     inputs = {s: split_inputs(data[s], config.data, dev) for s in SPLITS}
     torch.manual_seed(tc.seed)
@@ -225,7 +237,7 @@ def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | N
     np.savez_compressed(buf, **{f"{s}/{k}": v.astype(np.float32) for s, p in preds.items() for k, v in p.items()})
     atomic_write(run_dir / "predictions.npz", buf.getvalue())
     atomic_torch_save(state["best_model"], run_dir / "best.pt")
-    result = {"config": to_dict(config), "best_epoch": state["best_epoch"], "device": str(dev),
+    result = {"config": to_dict(config), "best_epoch": state["best_epoch"], "device": str(dev), "fingerprint": fingerprint,
               "versions": {"avvp_lib": __version__, "torch": torch.__version__},
               "videos": {s: [len(data[s]), data[s].total] for s in SPLITS},  # [scored, in the split's CSV]
               "val": score(preds["val"], data["val"], tc.inference), "test": score(preds["test"], data["test"], tc.inference)}

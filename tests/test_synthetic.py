@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -29,13 +30,64 @@ def test_deterministic_per_seed(tmp_path, smoke_world):
     assert (third / "AVVP_train.csv").read_text() != (smoke_world / "AVVP_train.csv").read_text()
 
 
-def test_interrupted_build_resumes(tmp_path):
+def test_interrupted_build_resumes(tmp_path, monkeypatch, smoke_world):
+    import avvp_lib.synthetic.world as world
+
+    real, calls = world.FeatureSampler.sample, {"n": 0}
+
+    def interrupt_after_ten(self, *args):
+        calls["n"] += 1
+        if calls["n"] > 10:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    monkeypatch.setattr(world.FeatureSampler, "sample", interrupt_after_ten)
+    with pytest.raises(KeyboardInterrupt):
+        build_world(tmp_path / "w", WorldConfig(size="smoke"), progress=False)
+    assert json.loads((tmp_path / "w" / WORLD_FILE).read_text())["complete"] is False
+    monkeypatch.undo()
     out = build_world(tmp_path / "w", WorldConfig(size="smoke"), progress=False)
-    (out / WORLD_FILE).unlink()
-    victim = out / "feats" / "vggish" / "st000000003.npy"
-    victim.unlink()
-    build_world(out, WorldConfig(size="smoke"), progress=False)
-    assert victim.is_file() and (out / WORLD_FILE).is_file()
+    assert json.loads((out / WORLD_FILE).read_text())["complete"] is True
+    for name in ("feats/vggish/st000000003.npy", "feats/res152/se000000079.npy"):  # before / after the interrupt
+        np.testing.assert_array_equal(np.load(out / name), np.load(smoke_world / name))
+    assert (out / "AVVP_eval_audio.csv").read_text() == (smoke_world / "AVVP_eval_audio.csv").read_text()
+
+
+def test_a_world_folder_belongs_to_one_world(tmp_path, smoke_world):
+    from avvp_lib.synthetic.world import WorldMismatchError
+
+    out = tmp_path / "w"  # the seed-0 smoke world's manifest and labels (no need to build it again)
+    out.mkdir()
+    for name in (WORLD_FILE, "AVVP_train.csv"):
+        shutil.copy(smoke_world / name, out)
+    assert build_world(out, WorldConfig(size="smoke"), progress=False) == out  # the same world: nothing to do
+    before = (out / "AVVP_train.csv").read_text()
+    with pytest.raises(WorldMismatchError, match="seed 0.*not .*seed 1.*w_seed1"):
+        build_world(out, WorldConfig(size="smoke", seed=1), progress=False)
+    assert (out / "AVVP_train.csv").read_text() == before  # nothing of the seed-1 world written
+    assert json.loads((out / WORLD_FILE).read_text())["config"]["seed"] == 0
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "AVVP_train.csv").write_text("filename\tevent_labels\n")
+    with pytest.raises(WorldMismatchError, match="holds no synthetic world manifest"):
+        build_world(tmp_path / "other", WorldConfig(size="smoke"), progress=False)
+
+
+def test_cli_synth_refuses_another_seed(tmp_path, capsys, smoke_world):
+    from avvp_lib.__main__ import main
+
+    (tmp_path / "w").mkdir()
+    shutil.copy(smoke_world / WORLD_FILE, tmp_path / "w")
+    assert main(["synth", "--size", "smoke", "--seed", "1", "--out", str(tmp_path / "w")]) == 2
+    assert "holds the synthetic world" in capsys.readouterr().err
+
+
+def test_notebook_seed_builds_its_own_folder(monkeypatch, tmp_path):
+    import avvp_lib.notebook as notebook
+
+    built = []
+    monkeypatch.setattr(notebook, "build_world", lambda root, cfg: built.append((root, cfg.seed)))
+    session = notebook.setup(profile="smoke", device="cpu", seed=1)
+    assert built == [(session.data_dir, 1)] and session.data_dir.name == "synthetic_smoke_seed1"
 
 
 def test_label_statistics_follow_llp():

@@ -9,21 +9,19 @@ official LSLD release; CLIP files of (10, 512) (one vector per segment) load too
 A frame-level file becomes 10 segment features by a ``segment_rule`` (``SEGMENT_RULES``) that
 the method chooses: ``"mean"`` of the 8 frames (HAN's res152 pooling, LSLD's CLIP), or the
 ``"middle"`` frame (VPLAN samples one frame per segment). A split is read once into a
-contiguous float32 array and cached per rule next to the features (``<root>/cache/``), so the
-second load is one file read.
+contiguous float32 array and cached per rule (``data.cache``: beside the features in
+``<root>/cache/`` by default), so the second load is one file read.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from avvp_lib.atomic import atomic_save_npy
+from avvp_lib.data.cache import FeatureCache, feature_cache_dir
 from avvp_lib.data.feature_files import locate
+from avvp_lib.data.files import read_npy
 from avvp_lib.data.released import RELEASED_REDUCERS, RELEASED_SHAPES
 from avvp_lib.vocabulary import NUM_SEGMENTS
 
@@ -89,21 +87,18 @@ def segment_features(arr: np.ndarray, kind: str, rule: str = "mean") -> np.ndarr
     return segment_mean(arr) if rule == "mean" else middle_frame(arr)
 
 
-def _cache_key(kind: str, ids: list[str], rule: str, newest_mtime: int) -> str:
-    h = hashlib.sha256(json.dumps([kind, ids, rule, newest_mtime]).encode()).hexdigest()
-    return h[:16]
-
-
 def load_features(root: str | Path, kind: str, video_ids: list[str], segment_rule: str = "mean",
-                  cache: bool = True, progress: bool = True) -> np.ndarray:
+                  cache: bool = True, progress: bool = True, cache_dir: str | Path | None = None) -> np.ndarray:
     """Load ``kind`` features for ``video_ids`` as one float32 array [N, T, D].
 
     Each video becomes 10 segments (``segment_features``: 80 frames by ``segment_rule``, VALOR's
     CLAP maps pooled; ``"frames"`` keeps the 80). Raises ``FeatureError`` naming the file for a
-    missing file, wrong shape or non-finite value; nothing is padded.
+    missing file, wrong shape or non-finite value; nothing is padded. ``cache_dir``: see ``data.cache``.
     """
     if kind not in READABLE_SHAPES:
         raise FeatureError(f"unknown feature kind {kind!r}; known: {sorted(READABLE_SHAPES)}")
+    if segment_rule not in SEGMENT_RULES:
+        raise ValueError(f"unknown segment rule {segment_rule!r}; expected one of {SEGMENT_RULES}")
     root = Path(root)
     located = locate(root, kind, list(video_ids))
     missing = [v for v, p in located.items() if p is None]
@@ -112,17 +107,18 @@ def load_features(root: str | Path, kind: str, video_ids: list[str], segment_rul
                            f"(expected {READABLE_SHAPES[kind]} float arrays in {root / 'feats' / kind}; "
                            "missing='skip' drops such videos)")
     paths = [located[v] for v in video_ids]
-    newest = max((os.stat(p).st_mtime_ns for p in paths), default=0)
-    cache_file = root / "cache" / f"{kind}_{_cache_key(kind, list(video_ids), segment_rule, newest)}.npy"
-    if cache and cache_file.is_file():
-        return np.load(cache_file)
-    arrays = [segment_features(check_feature(np.load(p), kind, p), kind, segment_rule)
+    dim = READABLE_SHAPES[kind][1]
+    shape = (len(paths), None if segment_rule == "frames" else NUM_SEGMENTS, dim)
+    stored = (FeatureCache(feature_cache_dir(root, cache_dir), kind, video_ids, paths, {"segment_rule": segment_rule})
+              if cache else None)
+    if stored is not None and (hit := stored.read(shape)) is not None:
+        return hit
+    arrays = [segment_features(check_feature(read_npy(p), kind, p), kind, segment_rule)
               for p in tqdm(paths, desc=f"load {kind}", disable=not progress, leave=False)]
     if len({a.shape for a in arrays}) > 1:
         shapes = sorted({a.shape for a in arrays})
         raise FeatureError(f"{kind} files in {root / 'feats' / kind} mix shapes {shapes}; use one shape per kind")
-    out = np.stack(arrays) if arrays else np.zeros((0, NUM_SEGMENTS, READABLE_SHAPES[kind][1]), np.float32)
-    if cache:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        atomic_save_npy(cache_file, out)
+    out = np.stack(arrays) if arrays else np.zeros((0, NUM_SEGMENTS, dim), np.float32)
+    if stored is not None:
+        stored.write(out)
     return out

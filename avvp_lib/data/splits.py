@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avvp_lib.data.annotations import load_dense_labels, load_weak_labels
+from avvp_lib.data.annotations import load_dense_labels, load_weak_labels, report
 from avvp_lib.data.feature_files import MISSING_RULES, missing_videos
 from avvp_lib.data.features import FeatureError, load_features
 from avvp_lib.data.legacy_eval import load_dense_labels_exact
@@ -93,3 +93,24 @@ def load_split(data_dir: str | Path, split: str, kinds: tuple[str, ...] = (), an
     for kind in kinds:
         out.features[kind] = load_features(data_dir, kind, out.video_ids, progress=progress)
     return out
+
+
+def check_disjoint(splits: dict[str, LLPSplit], annotations_dir: Path) -> None:
+    """Report every video that sits in two splits (a test video seen in training is not held out)."""
+    names = list(splits)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            both = sorted(set(splits[a].video_ids) & set(splits[b].video_ids))
+            if both:
+                line = {v: n for n, v in enumerate(splits[b].video_ids, start=2)}
+                report(Path(annotations_dir) / WEAK_CSV[b], f"whose video is also in {a} ({WEAK_CSV[a]})",
+                       [(line[v], [v]) for v in both])
+
+
+def load_splits(data_dir: str | Path, kinds: tuple[str, ...] = (), annotations_dir: str | Path | None = None,
+                progress: bool = True, missing: str = "error", eval_audio: str | Path | None = None) -> dict[str, LLPSplit]:
+    """Train, val and test of an LLP-format folder (``load_split``), checked to be disjoint."""
+    splits = {s: load_split(data_dir, s, kinds, annotations_dir, progress=progress, missing=missing, eval_audio=eval_audio)
+              for s in WEAK_CSV}
+    check_disjoint(splits, Path(annotations_dir or data_dir))
+    return splits

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from avvp_lib.atomic import atomic_save_npy
 from avvp_lib.clip_encoder import CLIP_MODELS, ClipEncoder
 from avvp_lib.data.annotations import video_id
 from avvp_lib.data.features import check_feature, feature_path
+from avvp_lib.devices import pick_device
 from avvp_lib.extract.video import DecodedClip, DecodeError, decode_video
 from avvp_lib.extract.vggish import VGGish, embed_audio, load_vggish
 
@@ -45,6 +45,7 @@ class ExtractConfig:
         unknown = [k for k, _ in self.clip_checkpoints if k not in CLIP_MODELS]
         if unknown:
             raise ValueError(f"CLIP checkpoint given for {unknown}; CLIP kinds: {sorted(CLIP_MODELS)}")
+        pick_device(self.device)  # a device this machine lacks is refused before any work
 
     def clip_encoders(self) -> dict[str, ClipEncoder]:
         """One encoder per requested CLIP kind, each from its own checkpoint."""
@@ -148,7 +149,7 @@ def extract_directory(videos: str | Path, out: str | Path, cfg: ExtractConfig = 
     encoders = ({k: clip_encoder for k in cfg.kinds if k in CLIP_MODELS} if clip_encoder is not None
                 else cfg.clip_encoders())
     audio_model = (vggish or load_vggish(cfg.vggish_weights)) if "vggish" in cfg.kinds else None
-    device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = str(pick_device(cfg.device))
     out.mkdir(parents=True, exist_ok=True)
     failed_before = _read_failures(out)
     if retry_failed:

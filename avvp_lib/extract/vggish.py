@@ -76,7 +76,11 @@ def load_vggish(path: str | Path | None) -> VGGish:
             "with 'features.*' and 'embeddings.*' keys (the torchvggish port's vggish-10086976.pth), downloaded on "
             "a machine with network access. Nothing is downloaded at run time.")
     model = VGGish()
-    model.load_state_dict(torch.load(path, map_location="cpu"))
+    try:
+        model.load_state_dict(torch.load(path, map_location="cpu"))
+    except Exception as err:  # torch raises many kinds for a truncated, pickled or mismatched file
+        raise WeightsUnavailable(f"{path}: not a loadable VGGish state dict ({' '.join(str(err).split())[:300]}); "
+                                 "pass the torchvggish port's vggish-10086976.pth, downloaded again if truncated") from None
     return model.eval()
 
 

@@ -1,0 +1,181 @@
+"""A run folder's integrity: one writer at a time, and results tied to the inputs that made them.
+
+``run_lock`` lets one process train a run folder; a second one waits and says which process it
+waits for. ``run_fingerprint`` records what a run read besides its config: the split manifests
+(CSV content hashes), the content of every feature array it used (training features and the
+CLIP features its pseudo labels come from: content, so a copied data folder still matches), and the text encoder's
+identity (synthetic world seed, or CLIP tag / checkpoint path + hash). ``reusable`` compares a
+finished run's record with the inputs of now, ``begin_run`` does the same for an interrupted run
+about to resume: a difference is a ``StaleRunError`` that says what changed, unless the caller
+asked to retrain.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import sys
+import warnings
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from avvp_lib.atomic import atomic_write
+from avvp_lib.config import DataConfig, RunConfig
+from avvp_lib.data.cache import files_signature
+from avvp_lib.data.features import load_features
+from avvp_lib.data.splits import DENSE_CSV, TRAIN_DENSE_CSV, WEAK_CSV, LLPSplit
+from avvp_lib.paths import resolve
+from avvp_lib.synthetic.world import WORLD_FILE
+from avvp_lib.text_encoders import text_encoder_identity
+
+LOCK_FILE = ".lock"
+FINGERPRINT_FILE = "fingerprint.json"  # the inputs of the run in progress (results.json keeps the final one)
+# What a finished run is made of; a retrain removes them before training again.
+RESULT_FILES = ("results.json", "predictions.npz", "best.pt", "metrics.csv", "last.pt")
+
+
+class RunLockedError(RuntimeError):
+    """Another process is training this run folder (raised only when not waiting)."""
+
+
+class StaleRunError(ValueError):
+    """A finished run was made from other data or another text encoder than the current ones."""
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path, wait: bool = True) -> Iterator[None]:
+    """Hold ``run_dir``'s lock (an ``flock`` on ``run_dir/.lock``, released even when the holder is killed)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / LOCK_FILE, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            if not wait:
+                raise RunLockedError(f"{run_dir} is being trained by {holder}; wait for it to finish or stop it") from None
+            print(f"{run_dir.name}: waiting for {holder}, which is training this run", file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        f.truncate()
+        f.write(f"process {os.getpid()} on {socket.gethostname()}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def data_version(data: DataConfig, kinds: tuple[str, ...] | None = None) -> str:
+    """Cheap key of the data's current version: every annotation and feature file's size, times and inode.
+
+    ``kinds``: the feature kinds read (default: the model inputs of ``data``).
+    """
+    root = resolve(data.data_dir)
+    ann = resolve(data.annotations_dir) if data.annotations_dir else root
+    features = [p for k in (kinds or (data.audio, *data.visual)) for p in sorted((root / "feats" / k).glob("*.npy"))]
+    return files_signature(_manifests(ann) + features)
+
+
+def _manifests(ann: Path) -> list[Path]:
+    names = (*WEAK_CSV.values(), *DENSE_CSV.values(), *TRAIN_DENSE_CSV.values(), WORLD_FILE)
+    return [ann / n for n in names if (ann / n).is_file()]
+
+
+_ARRAY_DIGESTS: dict[int, str] = {}
+
+
+def _array_digest(arr: np.ndarray) -> str:
+    """Content hash of an array, computed once per live array object (forgotten when it dies, so ids never clash)."""
+    key = id(arr)
+    if key not in _ARRAY_DIGESTS:
+        _ARRAY_DIGESTS[key] = hashlib.sha256(np.ascontiguousarray(arr).data).hexdigest()[:16]
+        weakref.finalize(arr, _ARRAY_DIGESTS.pop, key, None)
+    return _ARRAY_DIGESTS[key]
+
+
+def run_fingerprint(config: RunConfig, splits: dict[str, LLPSplit]) -> dict:
+    """The inputs of a run besides its config (module docstring), as stored in ``results.json``."""
+    data = config.data
+    ann = resolve(data.annotations_dir) if data.annotations_dir else resolve(data.data_dir)
+    clip_kind = getattr(config.supervision, "clip_kind", None)  # the features its pseudo labels come from
+    features = {}
+    for kind in dict.fromkeys((data.audio, *data.visual, *([clip_kind] if clip_kind else []))):
+        h = hashlib.sha256()
+        for name, split in sorted(splits.items()):
+            arr = split.features.get(kind)
+            if arr is None:
+                arr = load_features(resolve(data.data_dir), kind, split.video_ids, progress=False)
+            h.update(f"{name}:{_array_digest(arr)};".encode())
+        features[kind] = h.hexdigest()[:16]
+    return {
+        "annotations": {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in _manifests(ann)},
+        "features": features,
+        "text_encoder": text_encoder_identity(resolve(data.data_dir), clip_kind) if clip_kind else None,
+    }
+
+
+def changes(recorded: dict, current: dict) -> list[str]:
+    """Human-readable differences between two fingerprints."""
+    out = []
+    for part in ("annotations", "features"):
+        old, new = recorded.get(part) or {}, current.get(part) or {}
+        for name in sorted(set(old) | set(new)):
+            if old.get(name) != new.get(name):
+                what = "added" if name not in old else "removed" if name not in new else "changed"
+                out.append(f"{part[:-1] if part == 'features' else 'annotation file'} {name} {what}")
+    if recorded.get("text_encoder") != current.get("text_encoder"):
+        out.append(f"text encoder was {json.dumps(recorded.get('text_encoder'))}, now {json.dumps(current.get('text_encoder'))}")
+    return out
+
+
+def reusable(run_dir: Path, fingerprint: dict, retrain: bool = False) -> bool:
+    """Whether the finished run in ``run_dir`` may be reused for inputs ``fingerprint``.
+
+    Different inputs raise ``StaleRunError`` naming them, or, with ``retrain``, remove the old
+    results and return False (the caller trains again). A run recorded before fingerprints
+    existed is reused with a warning (retrained with ``retrain``).
+    """
+    recorded = json.loads((run_dir / "results.json").read_text()).get("fingerprint")
+    if recorded is None and not retrain:
+        warnings.warn(f"{run_dir} records no data fingerprint (made by an older version); reusing it unchecked. "
+                      "Retrain it with --retrain if its data may have changed.", stacklevel=3)
+        return True
+    diff = ["no fingerprint recorded"] if recorded is None else changes(recorded, fingerprint)
+    if not diff:
+        return True
+    if retrain:
+        print(f"{run_dir.name}: retraining ({'; '.join(diff)})", file=sys.stderr, flush=True)
+        return _clear(run_dir)
+    raise StaleRunError(f"{run_dir} was trained on other inputs: {'; '.join(diff)}. Retrain it with --retrain "
+                        "(train(..., retrain=True)) or delete that folder.")
+
+
+def begin_run(run_dir: Path, fingerprint: dict, retrain: bool = False) -> None:
+    """Record the inputs of a run about to train; an interrupted run (``last.pt``) resumes only on the same inputs.
+
+    Otherwise its partial state is a ``StaleRunError`` (mixed data), or, with ``retrain``, discarded.
+    """
+    record = run_dir / FINGERPRINT_FILE
+    if (run_dir / "last.pt").is_file() and record.is_file():
+        diff = changes(json.loads(record.read_text()), fingerprint)
+        if diff and not retrain:
+            raise StaleRunError(f"{run_dir} holds an interrupted run of other inputs: {'; '.join(diff)}. Start it "
+                                "afresh with --retrain (train(..., retrain=True)) or delete that folder.")
+        if diff:
+            print(f"{run_dir.name}: restarting the interrupted run ({'; '.join(diff)})", file=sys.stderr, flush=True)
+            _clear(run_dir)
+    atomic_write(record, json.dumps(fingerprint, indent=2))
+
+
+def _clear(run_dir: Path) -> bool:
+    for name in RESULT_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+    return False
