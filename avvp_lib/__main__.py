@@ -28,8 +28,12 @@ def _path(value: str) -> str:
 def _synth(args: argparse.Namespace) -> None:
     from avvp_lib.synthetic.world import WorldConfig, build_world
 
-    out = build_world(args.out, WorldConfig(size=args.size, seed=args.seed))
-    print(f"synthetic world ({args.size}, seed {args.seed}) in {out}")
+    size = args.size or ("llp-size" if args.labels_from else "default")
+    labels_from = str(Path(args.labels_from).resolve()) if args.labels_from else None
+    out = build_world(args.out, WorldConfig(size=size, seed=args.seed, labels_from=labels_from,
+                                            features=not args.labels_only))
+    source = f", labels from {labels_from}" if labels_from else ""
+    print(f"synthetic world ({size}, seed {args.seed}{source}) in {out}")
 
 
 def load_config(path: Path):
@@ -130,9 +134,14 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("synth", help="build a synthetic LLP-like world")
-    p.add_argument("--size", default="default", choices=["smoke", "default", "llp-size"])
+    p.add_argument("--size", default=None, choices=["smoke", "default", "llp-size"],
+                   help="default: llp-size with --labels-from, else default")
     p.add_argument("--out", required=True, type=resolve)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--labels-from", default=None, metavar="DIR",
+                   help="real LLP annotation CSVs: real ids, weak labels and val/test GT; only train dense labels "
+                        "and features are generated")
+    p.add_argument("--labels-only", action="store_true", help="write the annotation CSVs only, no features")
     p.set_defaults(func=_synth)
     p = sub.add_parser("train", help="train one run from a JSON/YAML RunConfig")
     p.add_argument("--config", required=True, type=resolve)

@@ -86,30 +86,39 @@ def _check(name: str, x: np.ndarray) -> np.ndarray:
 
 def parse_scores(pred_a: np.ndarray, pred_v: np.ndarray, gt_a: np.ndarray, gt_v: np.ndarray) -> dict[str, float]:
     """All ten LLP metrics in percent from binary arrays [N, 10, 25]."""
+    return {k: float(v.mean()) for k, v in parse_scores_per_video(pred_a, pred_v, gt_a, gt_v).items()}
+
+
+def parse_scores_per_video(pred_a: np.ndarray, pred_v: np.ndarray, gt_a: np.ndarray, gt_v: np.ndarray) -> dict[str, np.ndarray]:
+    """The ten LLP metrics of every video [N] in percent; ``parse_scores`` is their mean over videos."""
     arrays = {n: _check(n, x) for n, x in dict(pred_a=pred_a, pred_v=pred_v, gt_a=gt_a, gt_v=gt_v).items()}
     shapes = {x.shape for x in arrays.values()}
     if len(shapes) != 1:
         raise ValueError(f"prediction and GT shapes differ: {shapes}")
     pa, pv, ga, gv = arrays.values()
     pav, gav = pa * pv, ga * gv
-    out: dict[str, float] = {}
+    out: dict[str, np.ndarray] = {}
     for level, counts in (("seg", segment_counts), ("evt", event_counts)):
         ca, cv, cav = counts(pa, ga), counts(pv, gv), counts(pav, gav)
         fa, fv, fav = (_f1_per_video(*c) for c in (ca, cv, cav))
         fev = _f1_per_video(*(x + y for x, y in zip(ca, cv)))
-        out[f"{level}_a"] = 100 * fa.mean()
-        out[f"{level}_v"] = 100 * fv.mean()
-        out[f"{level}_av"] = 100 * fav.mean()
+        out[f"{level}_a"] = 100 * fa
+        out[f"{level}_v"] = 100 * fv
+        out[f"{level}_av"] = 100 * fav
         out[f"{level}_type"] = (out[f"{level}_a"] + out[f"{level}_v"] + out[f"{level}_av"]) / 3
-        out[f"{level}_event"] = 100 * fev.mean()
-    return {k: float(out[k]) for k in METRIC_KEYS}
+        out[f"{level}_event"] = 100 * fev
+    return {k: out[k] for k in METRIC_KEYS}
 
 
 def visual_scores(pred_v: np.ndarray, gt_v: np.ndarray) -> dict[str, float]:
     """Segment- and event-level visual F1 (%) of visual labels alone (VPLAN Table II, LSLD Table 4)."""
+    return {k: float(v.mean()) for k, v in visual_scores_per_video(pred_v, gt_v).items()}
+
+
+def visual_scores_per_video(pred_v: np.ndarray, gt_v: np.ndarray) -> dict[str, np.ndarray]:
+    """``visual_scores`` of every video [N]; ``visual_scores`` is their mean over videos."""
     pv, gv = _check("pred_v", pred_v), _check("gt_v", gt_v)
-    return {"seg_v": float(100 * _f1_per_video(*segment_counts(pv, gv)).mean()),
-            "evt_v": float(100 * _f1_per_video(*event_counts(pv, gv)).mean())}
+    return {"seg_v": 100 * _f1_per_video(*segment_counts(pv, gv)), "evt_v": 100 * _f1_per_video(*event_counts(pv, gv))}
 
 
 def soft_label_scores(soft_v: np.ndarray, gt_v: np.ndarray, eps: float = 1e-7) -> dict[str, float]:

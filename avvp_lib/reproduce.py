@@ -3,7 +3,9 @@
 ``run_all(profile)`` trains every run (finished runs are loaded, not recomputed);
 ``compute_table`` returns a DataFrame with, per row and metric, ours and the paper's (and
 their difference on real LLP only: on a synthetic world it is no reproduction gap); ``write_table``
-writes CSV, Markdown and LaTeX under ``outputs/tables/<profile>/``.
+writes CSV, Markdown and LaTeX under ``outputs/tables/<profile>/``; ``write_claims`` judges every
+comparative claim of the papers (``avvp_lib.claims``) on our results and writes ``claims.md`` /
+``claims.csv`` there.
 A row whose feature kinds are absent (e.g. no CLIP features) is not run: its note says which
 (``availability``). With ``missing="skip"``, captions say how many videos were scored and
 ``missing_<split>.csv`` beside the tables lists the videos without features.
@@ -20,14 +22,15 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
+from avvp_lib.claims import CLAIMS, LEGEND, VERDICTS, Claim, Evidence, claims_display, claims_frame, evaluate
 from avvp_lib.data.annotations import load_weak_labels
 from avvp_lib.data.feature_files import feature_dir, missing_videos, present_note, write_missing_csv
 from avvp_lib.data.splits import WEAK_CSV, LLPSplit, drop_missing, load_split
 from avvp_lib.experiments import Profile, Table, all_runs, tables
 from avvp_lib.methods.baseline import video_label_everywhere
 from avvp_lib.methods.lsld import lsld_for_split
-from avvp_lib.methods.vplan import VPLANConfig, plg_for_split, pld_for_split, video_precision_recall
-from avvp_lib.metrics import METRIC_KEYS, soft_label_scores, visual_scores
+from avvp_lib.methods.vplan import VPLANConfig, plg_for_split, pld_for_split, video_precision_recall_per_video
+from avvp_lib.metrics import METRIC_KEYS, binarize, parse_scores_per_video, soft_label_scores, visual_scores_per_video
 from avvp_lib.paths import OUTPUTS_DIR, resolve
 from avvp_lib.train import RunResult, run_kinds, train
 
@@ -122,18 +125,23 @@ def _visual_labels(spec, table: Table, profile: Profile, split: LLPSplit) -> np.
     return labels
 
 
-def _label_quality(table: Table, profile: Profile, split_name: str) -> dict[str, dict[str, float]]:
+def _label_quality(table: Table, profile: Profile, split_name: str, per_video: bool = False) -> dict[str, dict]:
+    """Per row, each column's score; ``per_video``: each video's [N] (the table shows their means), no soft scores."""
     split = _split(profile, split_name, _label_kinds(table))
     out = {}
     for row in table.rows:
         if table.kind == "plg_quality":
             video = split.labels if row.spec is None else plg_for_split(profile.data_dir, split, row.spec).max(axis=1)
-            out[row.label] = video_precision_recall(video, split.gt_visual)
+            scores = video_precision_recall_per_video(video, split.gt_visual)
         else:
             labels = _visual_labels(row.spec, table, profile, split)
-            scores = visual_scores((labels >= 0.5).astype(np.uint8), split.gt_visual)
-            out[row.label] = {**scores, **soft_label_scores(labels, split.gt_visual),
-                              "average": (scores["seg_v"] + scores["evt_v"]) / 2}
+            scores = visual_scores_per_video((labels >= 0.5).astype(np.uint8), split.gt_visual)
+            scores["average"] = (scores["seg_v"] + scores["evt_v"]) / 2
+        if not per_video:
+            scores = {k: float(v.mean()) for k, v in scores.items()}
+            if table.kind != "plg_quality":
+                scores.update(soft_label_scores(labels, split.gt_visual))
+        out[row.label] = scores
     return out
 
 
@@ -261,8 +269,57 @@ def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path 
     return out / f"{table.key}.md"
 
 
+def _test_scores_per_video(result: RunResult, profile: Profile) -> dict[str, np.ndarray]:
+    """The ten LLP metrics of every test video for one finished run (their means are ``result.test``)."""
+    pred, split = result.predictions("test"), _split(profile, "test")
+    pa, pv = binarize(pred["frame"], pred["global"], pred["audio"], pred["visual"], rule=result.config.train.inference)
+    return parse_scores_per_video(pa, pv, split.gt_audio, split.gt_visual)
+
+
+def claim_evidence(profile: Profile, claims: tuple[Claim, ...] = CLAIMS, device: str | None = None) -> dict[str, dict[str, Evidence]]:
+    """Per claim, our evidence by row label: per-seed test scores of runs (per-video scores too when one seed),
+    or the per-video scores of a label-quality row (val). Trains what is missing, as ``compute_table``."""
+    by_key = {t.key: t for t in tables(profile)}
+    label_scores: dict[str, dict] = {}
+    per_video: dict[Path, dict[str, np.ndarray]] = {}
+    out = {}
+    for claim in claims:
+        table, out[claim.key] = by_key[claim.table], {}
+        rows = {r.label: r for r in table.rows}
+        for label in (claim.row_a, *claim.rows_b):
+            if table.kind == "runs":
+                results = run_with_seeds(rows[label].run, profile, device, progress=False)
+                seeds = np.array([r.test[claim.metric] for r in results])
+                if len(results) > 1:
+                    out[claim.key][label] = Evidence(seeds)
+                    continue
+                if results[0].run_dir not in per_video:
+                    per_video[results[0].run_dir] = _test_scores_per_video(results[0], profile)
+                out[claim.key][label] = Evidence(seeds, per_video[results[0].run_dir][claim.metric])
+            else:
+                if table.key not in label_scores:
+                    label_scores[table.key] = _label_quality(table, profile, "val", per_video=True)
+                scores = label_scores[table.key][label][claim.metric]
+                out[claim.key][label] = Evidence(np.array([scores.mean()]), scores)
+    return out
+
+
+def write_claims(profile: Profile, device: str | None = None, out_dir: Path | None = None) -> Path:
+    """Judge every claim of ``avvp_lib.claims`` on ``profile``'s results; write ``claims.md`` and ``claims.csv``."""
+    evidence = claim_evidence(profile, CLAIMS, device)
+    results = [evaluate(c, evidence[c.key], paper_numbers()) for c in CLAIMS]
+    out = Path(out_dir or tables_dir(profile))
+    out.mkdir(parents=True, exist_ok=True)
+    claims_frame(results).to_csv(out / "claims.csv", index=False)
+    counts = ", ".join(f"{v}: {sum(r.verdict == v for r in results)}" for v in VERDICTS)
+    title = f"Claims dashboard — {SYNTHETIC_TAG}" if profile.synthetic else "Claims dashboard — reproduction on LLP"
+    (out / "claims.md").write_text(f"### {title}\n\n{counts} (of {len(results)} claims)\n\n"
+                                   f"{to_markdown(claims_display(results))}\n\n{LEGEND}\n")
+    return out / "claims.md"
+
+
 def reproduce(profile: Profile, device: str | None = None, progress: bool = True) -> dict[str, pd.DataFrame]:
-    """Every table of ``profile``: train what is missing, compute, write; returns the long-form frames."""
+    """Every table of ``profile``: train what is missing, compute, write; then the claims dashboard."""
     results = run_all(profile, device, progress)
     used = tuple(dict.fromkeys(k for c in all_runs(profile) if c.name in results for k in run_kinds(c)))
     write_missing_report(profile, used, tables_dir(profile))
@@ -270,4 +327,5 @@ def reproduce(profile: Profile, device: str | None = None, progress: bool = True
     for table in tqdm(tables(profile), desc="tables", disable=not progress):
         frames[table.key] = compute_table(table, profile, device, progress)
         write_table(frames[table.key], table, profile)
+    write_claims(profile, device)
     return frames

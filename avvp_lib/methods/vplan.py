@@ -64,12 +64,17 @@ def video_precision_recall(pred_video: np.ndarray, gt_segments: np.ndarray) -> d
     With the weak label as prediction this gives the paper's '-' row on real LLP val exactly
     (66.96 / 87.88 / 77.42; tested).
     """
+    return {k: float(v.mean()) for k, v in video_precision_recall_per_video(pred_video, gt_segments).items()}
+
+
+def video_precision_recall_per_video(pred_video: np.ndarray, gt_segments: np.ndarray) -> dict[str, np.ndarray]:
+    """``video_precision_recall`` of every video [N]; the table's numbers are their means over videos."""
     gt = gt_segments.max(axis=1).astype(bool)
     pred = pred_video.astype(bool)
     tp = (pred & gt).sum(axis=1)
-    per_video = lambda denom: np.where(denom > 0, tp / np.maximum(denom, 1), 0.0)  # noqa: E731
-    p, r = 100 * per_video(pred.sum(axis=1)).mean(), 100 * per_video(gt.sum(axis=1)).mean()
-    return {"precision": float(p), "recall": float(r), "average": float((p + r) / 2)}
+    per_video = lambda denom: 100 * np.where(denom > 0, tp / np.maximum(denom, 1), 0.0)  # noqa: E731
+    p, r = per_video(pred.sum(axis=1)), per_video(gt.sum(axis=1))
+    return {"precision": p, "recall": r, "average": (p + r) / 2}
 
 
 # ---------------------------------------------------------------- richness-aware loss (eq. 6-8)

@@ -20,6 +20,10 @@ Features come from one latent model (``latent.LatentSpace``), with every paramet
 - R(2+1)D-like (10x512) and ResNet-152-like (80x2048) features are fixed random linear
   views of the noiseless visual latent with more noise (per frame for ResNet): weaker views.
 Nothing here was tuned to reproduce a paper number.
+
+``WorldConfig(labels_from=DIR)`` takes ids, weak labels and val/test dense GT from the real
+annotation files in ``DIR`` instead (``real_skeleton``); only train dense labels and features
+are generated.
 """
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ from avvp_lib.data.features import FEATURE_SHAPES, FRAMES_PER_SEGMENT, feature_p
 from avvp_lib.data.splits import DENSE_CSV, TRAIN_DENSE_CSV, WEAK_CSV
 from avvp_lib.synthetic.latent import AUDIO_DIM, LATENT_DIM, LatentSpace, unit
 from avvp_lib.synthetic.llp_statistics import load_statistics
+from avvp_lib.synthetic.real_skeleton import RealSkeleton
 from avvp_lib.vocabulary import NUM_CLASSES, NUM_SEGMENTS
 
 WORLD_FILE = "synthetic_world.json"
@@ -71,6 +76,8 @@ class WorldConfig:
     size: str = "default"
     seed: int = 0
     model: FeatureModel = field(default_factory=FeatureModel)
+    labels_from: str | None = None  # a folder of real LLP annotation CSVs (real_skeleton.RealSkeleton); None = sampled
+    features: bool = True  # False writes the annotation CSVs only (a labels-only world; training needs features)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -116,9 +123,14 @@ class LabelSampler:
         return _place_runs(rng, int(n), int(k))
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """A weak-label set drawn from LLP's train sets, then its dense labels (``sample_given``)."""
+        return self.sample_given(rng, self.sets[rng.choice(len(self.sets), p=self.set_p)])
+
+    def sample_given(self, rng: np.random.Generator, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Dense audio and visual labels whose union over time is exactly the weak-label set ``classes``."""
         audio = np.zeros((NUM_SEGMENTS, NUM_CLASSES), np.uint8)
         visual = np.zeros_like(audio)
-        for c in self.sets[rng.choice(len(self.sets), p=self.set_p)]:
+        for c in classes:
             kind = rng.choice(3, p=self.modality_p[c])  # 0 av, 1 audio only, 2 visual only
             if kind in (0, 1):
                 audio[:, c] = self._sequence(rng, 0, c)
@@ -224,25 +236,29 @@ def build_world(out_dir: str | Path, config: WorldConfig = WorldConfig(), progre
         return out
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(manifest, json.dumps({**record, "complete": False}, indent=2) + "\n")
-    for kind in FEATURE_SHAPES:
+    for kind in FEATURE_SHAPES if config.features else ():
         (out / "feats" / kind).mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     labels_sampler = LabelSampler(load_statistics())
+    skeleton = RealSkeleton(config.labels_from, config.counts, labels_sampler) if config.labels_from else None
     features_sampler = FeatureSampler(config)
     letter = {"train": "t", "val": "v", "test": "e"}
     for split_i, (split, n) in enumerate(config.counts.items()):
         ids = [f"s{letter[split]}{i:09d}" for i in range(n)]
         filenames = [f"{v}_0_10" for v in ids]
+        if skeleton:
+            ids, filenames = skeleton.splits[split].video_ids, skeleton.splits[split].filenames
         dense_a = np.zeros((n, NUM_SEGMENTS, NUM_CLASSES), np.uint8)
         dense_v = np.zeros_like(dense_a)
         for i in tqdm(range(n), desc=f"synthetic {config.size} {split}", disable=not progress):
             rng = np.random.default_rng([config.seed, 10 + split_i, i])
-            dense_a[i], dense_v[i] = labels_sampler.sample(rng)
+            dense_a[i], dense_v[i] = skeleton.dense(split, i, rng) if skeleton else labels_sampler.sample(rng)
             paths = {k: feature_path(out, k, ids[i]) for k in FEATURE_SHAPES}
-            if all(p.is_file() for p in paths.values()):
+            if not config.features or all(p.is_file() for p in paths.values()):
                 continue
             for kind, arr in features_sampler.sample(rng, dense_a[i], dense_v[i]).items():
                 atomic_save_npy(paths[kind], arr)
-        weak = (dense_a | dense_v).max(axis=1)
+        weak = skeleton.splits[split].weak if skeleton else (dense_a | dense_v).max(axis=1)
         write_weak_labels(out / WEAK_CSV[split], filenames, weak)
         if split == "train":
             write_dense_labels(out / TRAIN_DENSE_CSV["audio"], filenames, dense_a)
