@@ -39,8 +39,7 @@ def _class_grid(ax: plt.Axes, rows: dict[str, np.ndarray], classes: list[int], c
         ax.set_xticks(range(n_t), [str(t + 1) for t in range(n_t)], fontsize=7)
         return None
     grid = [np.asarray(lab[:, c], dtype=float) for c in classes for lab in rows.values()]
-    im = ax.imshow(np.array(grid), aspect="auto", cmap=cmap, vmin=0, vmax=1,
-                   interpolation="nearest")
+    im = ax.imshow(np.array(grid), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     ax.set_yticks(range(len(grid)), list(rows) * len(classes), fontsize=7)
     ax.set_xticks(range(n_t), [str(t + 1) for t in range(n_t)], fontsize=7)
     ax.set_xticks(np.arange(n_t + 1) - 0.5, minor=True)
@@ -69,7 +68,8 @@ def label_timelines(video_ids: list[str], rows: dict[str, np.ndarray], video_lab
                              gridspec_kw={"height_ratios": [max(1, int(video_labels[i].sum())) for i in range(n)]})
     im = None
     for ax, i in zip(axes[:, 0], range(n)):
-        im = _class_grid(ax, {src: lab[i] for src, lab in rows.items()}, list(np.flatnonzero(video_labels[i])), "Greens") or im
+        classes = list(np.flatnonzero(video_labels[i]))
+        im = _class_grid(ax, {src: lab[i] for src, lab in rows.items()}, classes, "Greens") or im
         ax.set_title(video_ids[i], fontsize=8, loc="left")
     axes[-1, 0].set_xlabel("segment (1 s each)")
     if soft and im is not None:
@@ -142,8 +142,8 @@ def training_curves(histories: dict[str, History] | dict[str, dict[str, History]
     return fig
 
 
-def per_class_bars(scores: dict[str, np.ndarray], title: str, synthetic: bool, ylabel: str = "segment-level visual F1 (%)",
-                   classes: list[str] | None = None) -> plt.Figure:
+def per_class_bars(scores: dict[str, np.ndarray], title: str, synthetic: bool,
+                   ylabel: str = "segment-level visual F1 (%)", classes: list[str] | None = None) -> plt.Figure:
     """Grouped bars per class, one bar per label source or model (``scores``: name -> [C], e.g. ``per_class_f1``).
 
     ``classes``: which to show (default: every class with a score in some source; NaN = no bar).
@@ -154,7 +154,7 @@ def per_class_bars(scores: dict[str, np.ndarray], title: str, synthetic: bool, y
     else:
         keep = np.array([CLASSES.index(c) for c in classes], dtype=int)
     width = 0.8 / max(1, len(values))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.3 * len(keep) * max(1, len(values)) ** 0.5 + 2), 3.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.3 * len(keep) * len(values) ** 0.5 + 2), 3.8), layout="constrained")
     x = np.arange(len(keep))
     for k, (name, v) in enumerate(values.items()):
         ax.bar(x + (k - (len(values) - 1) / 2) * width, np.nan_to_num(v[keep], nan=0.0), width, label=name)
