@@ -157,3 +157,29 @@ def binarize(frame_prob: np.ndarray, global_prob: np.ndarray, a_prob: np.ndarray
     else:
         raise ValueError(f"unknown inference rule {rule!r}; expected one of {INFERENCE_RULES}")
     return (seg[:, :, 0] & mask_a).astype(np.uint8), (seg[:, :, 1] & mask_v).astype(np.uint8)
+
+
+PER_CLASS_RULES = ("per_video", "pooled")
+
+
+def per_class_f1(pred_v: np.ndarray, gt_v: np.ndarray, rule: str = "per_video") -> np.ndarray:
+    """Segment-level visual F1 (%) of each class over a split, [C]; NaN for a class absent from both.
+
+    ``per_video`` (default): the official per-video rule restricted to one class — per video
+    F1 = 2TP / (2TP + FP + FN) over its 10 segments, videos with the class in neither prediction
+    nor GT left out, then the mean over the remaining videos. When each video holds exactly one
+    class (in prediction or GT), ``seg_v`` of ``visual_scores`` is the mean of these weighted by
+    each class's number of videos. ``pooled``: TP, FP,
+    FN summed over all videos first, one F1 per class. A class-wise view as in VALOR (Lai et al.,
+    NeurIPS 2023); both rules are this bundle's, neither is a paper's table.
+    """
+    if rule not in PER_CLASS_RULES:
+        raise ValueError(f"unknown per-class rule {rule!r}; expected one of {PER_CLASS_RULES}")
+    tp, fp, fn = segment_counts(_check("pred_v", pred_v), _check("gt_v", gt_v))  # [N, C]
+    if rule == "pooled":
+        tp, fp, fn = tp.sum(0, keepdims=True), fp.sum(0, keepdims=True), fn.sum(0, keepdims=True)
+    valid = (tp + fp + fn) > 0
+    f = np.where(valid, 2 * tp / np.where(valid, 2 * tp + fp + fn, 1), 0.0)
+    n = valid.sum(0)
+    with np.errstate(invalid="ignore"):
+        return np.where(n > 0, 100 * f.sum(0) / np.maximum(n, 1), np.nan)
