@@ -5,20 +5,27 @@ Each run writes ``outputs/runs/<name>-<config hash>/``: ``config.json``, ``metri
 and ``results.json`` (final val and test scores) last. A run whose ``results.json`` exists is
 loaded, not recomputed; an interrupted run resumes from ``last.pt`` (written every epoch).
 Every file is written to a temporary name and renamed, so no half-written result survives.
+
+The unit of work is a stack of runs: ``train_group`` trains R runs that share data, model and
+batch schedule (``stack_key``) as one ``StackedHAN`` whose parameters carry a leading run
+dimension; each run keeps its own init seed, shuffling, dropout generator, learning rate and
+schedule, ``Targets``, model selection, checkpoint and output folder, so a run's result does not
+depend on the runs stacked with it. ``train(config)`` is the stack of one; ``train_many`` groups
+a grid into stacks.
 """
 from __future__ import annotations
 
-import copy
 import csv
 import functools
 import io
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from avvp_lib import __version__
@@ -28,9 +35,13 @@ from avvp_lib.data.splits import LLPSplit, load_split
 from avvp_lib.methods import build_targets
 from avvp_lib.metrics import binarize, parse_scores
 from avvp_lib.models import HANOutput, build_model
+from avvp_lib.models.stacked_han import StackedHAN
+from avvp_lib.optim import StackedAdam, step_lr
 from avvp_lib.paths import OUTPUTS_DIR, resolve
+from avvp_lib.supervision import Targets
 
 SPLITS = ("train", "val", "test")
+STACKABLE_MODELS = ("han",)  # backbones with a stacked implementation; others train one run at a time
 
 
 def pick_device(device: str | None = None) -> torch.device:
@@ -59,14 +70,21 @@ def build_han(config: RunConfig, train: LLPSplit) -> torch.nn.Module:
                        num_layers=m.num_layers, share_layer=m.share_layer, dropout=m.dropout)
 
 
+def _numpy(out: HANOutput) -> dict[str, np.ndarray]:
+    get = lambda name: getattr(out, name).float().cpu().numpy()  # noqa: E731
+    return {"frame": get("frame_prob"), "global": get("global_prob"), "audio": get("audio_prob"), "visual": get("visual_prob")}
+
+
+def _cat(outs: list[HANOutput], dim: int) -> HANOutput:
+    return HANOutput(**{f.name: torch.cat([getattr(o, f.name) for o in outs], dim) for f in fields(HANOutput)})
+
+
 @torch.no_grad()
 def predict(model: torch.nn.Module, audio: torch.Tensor, visual: list[torch.Tensor], batch: int = 512) -> dict[str, np.ndarray]:
     """Probabilities for every video: frame [N, T, 2, C], global/audio/visual [N, C]."""
     model.eval()
-    outs: list[HANOutput] = [model(audio[i:i + batch], [v[i:i + batch] for v in visual])
-                             for i in range(0, len(audio), batch)]
-    cat = lambda name: torch.cat([getattr(o, name) for o in outs]).float().cpu().numpy()  # noqa: E731
-    return {"frame": cat("frame_prob"), "global": cat("global_prob"), "audio": cat("audio_prob"), "visual": cat("visual_prob")}
+    return _numpy(_cat([model(audio[i:i + batch], [v[i:i + batch] for v in visual])
+                        for i in range(0, len(audio), batch)], 0))
 
 
 def score(pred: dict[str, np.ndarray], split: LLPSplit, rule: str = "fused") -> dict[str, float]:
@@ -127,68 +145,204 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
     atomic_write(path, buf.getvalue())
 
 
-def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | None = None,
-          progress: bool = True) -> RunResult:
-    """Train ``config`` (or load its finished run) and return its scores."""
-    run_dir = run_dir_for(config, runs_dir)
-    if (run_dir / "results.json").is_file():
-        return load_result(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(run_dir / "config.json", json.dumps(to_dict(config), indent=2))
-    dev = pick_device(device)
-    tc = config.train
-    torch.manual_seed(tc.seed)
-    data = load_run_data(config.data)
-    ctx = BuildContext(config, data["train"], run_dir.parent, dev, progress)
-    targets = build_targets(config.supervision, ctx).to(dev)
-    inputs = {s: split_inputs(data[s], config.data, dev) for s in SPLITS}
-    torch.manual_seed(tc.seed)
-    model = build_han(config, data["train"]).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=tc.step_size, gamma=tc.gamma)
-    state = {"epoch": 0, "best_score": -1.0, "best_epoch": -1, "best_model": None, "history": []}
-    last = run_dir / "last.pt"
-    if last.is_file():  # resume an interrupted run
-        state = torch.load(last, map_location=dev, weights_only=False)
-        model.load_state_dict(state.pop("model"))
-        opt.load_state_dict(state.pop("optimizer"))
-        sched.load_state_dict(state.pop("scheduler"))
-        torch.set_rng_state(state.pop("rng"))
-    n = len(data["train"])
-    audio, visual = inputs["train"]
-    bar = tqdm(range(state["epoch"], tc.epochs), desc=config.name, disable=not progress, leave=False)
-    for epoch in bar:
-        model.train()
-        t0, losses = time.time(), []
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1000 + epoch)).to(dev)
-        for i in range(0, n, tc.batch_size):
-            idx = order[i:i + tc.batch_size]
-            loss = targets.loss(model(audio[idx], [v[idx] for v in visual]), idx)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-        sched.step()
-        val = score(predict(model, *inputs["val"]), data["val"], tc.inference)
-        state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
-                                 "videos_per_s": n / (time.time() - t0), **{f"val_{k}": v for k, v in val.items()}})
-        if val[tc.select_metric] > state["best_score"]:
-            state.update(best_score=val[tc.select_metric], best_epoch=epoch + 1,
-                         best_model=copy.deepcopy(model.state_dict()))
-        state["epoch"] = epoch + 1
-        bar.set_postfix(loss=f"{state['history'][-1]['loss']:.3f}", val=f"{val[tc.select_metric]:.1f}")
-        atomic_torch_save({**state, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                           "scheduler": sched.state_dict(), "rng": torch.get_rng_state()}, last)
-        _write_history(run_dir / "metrics.csv", state["history"])
-    model.load_state_dict(state["best_model"])
-    preds = {s: predict(model, *inputs[s]) for s in SPLITS}
+def _write_predictions(path: Path, preds: dict[str, dict[str, np.ndarray]]) -> None:
     buf = io.BytesIO()
     np.savez_compressed(buf, **{f"{s}/{k}": v.astype(np.float16) for s, p in preds.items() for k, v in p.items()})
-    atomic_write(run_dir / "predictions.npz", buf.getvalue())
-    atomic_torch_save(state["best_model"], run_dir / "best.pt")
-    result = {"config": to_dict(config), "best_epoch": state["best_epoch"], "device": str(dev),
-              "versions": {"avvp_lib": __version__, "torch": torch.__version__},
-              "val": score(preds["val"], data["val"], tc.inference), "test": score(preds["test"], data["test"], tc.inference)}
-    atomic_write(run_dir / "results.json", json.dumps(result, indent=2))
-    last.unlink(missing_ok=True)
-    return load_result(run_dir)
+    atomic_write(path, buf.getvalue())
+
+
+# ---------------------------------------------------------------- stacks of runs
+def stack_key(config: RunConfig) -> tuple:
+    """What the runs of one stack share: data, model, epochs and batch size (everything else is per run)."""
+    return config.data, config.model, config.train.epochs, config.train.batch_size
+
+
+def stackable(config: RunConfig) -> bool:
+    """Whether the backbone has a stacked implementation (else its runs train one at a time)."""
+    return config.model.name in STACKABLE_MODELS
+
+
+class SingleRunStack(nn.Module):
+    """A backbone without a stacked implementation, as a stack of one run (dropout from the global RNG)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, audio: Tensor, visual: list[Tensor], shared: bool = False,
+                generators: list[torch.Generator] | None = None) -> HANOutput:
+        if not shared:
+            audio, visual = audio[0], [v[0] for v in visual]
+        out = self.model(audio, visual)
+        return HANOutput(**{f.name: getattr(out, f.name).unsqueeze(0) for f in fields(HANOutput)})
+
+    def run_state_dict(self, run: int) -> dict[str, Tensor]:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def load_run_state_dict(self, run: int, state: dict[str, Tensor]) -> None:
+        self.model.load_state_dict(state)
+
+
+def _run_output(out: HANOutput, run: int) -> HANOutput:
+    return HANOutput(**{f.name: getattr(out, f.name)[run] for f in fields(HANOutput)})
+
+
+@torch.no_grad()
+def predict_runs(model: StackedHAN | SingleRunStack, audio: Tensor, visual: list[Tensor], batch: int = 512) -> list[dict[str, np.ndarray]]:
+    """``predict`` for every run of a stack (inputs shared by the runs), one dict per run."""
+    model.eval()
+    runs = model.num_runs if isinstance(model, StackedHAN) else 1
+    step = max(1, batch // runs)
+    out = _cat([model(audio[i:i + step], [v[i:i + step] for v in visual], shared=True)
+                for i in range(0, len(audio), step)], 1)
+    return [_numpy(_run_output(out, r)) for r in range(runs)]
+
+
+@dataclass
+class _Run:
+    """One run of a stack: its config, folder, targets, initial (or resumed) weights and state."""
+
+    config: RunConfig
+    run_dir: Path
+    targets: Targets
+    model: nn.Module
+    state: dict  # epoch, best_score, best_epoch, best_model, history (+ model, optimizer, rng when resumed)
+
+
+def _prepare(config: RunConfig, run_dir: Path, data: dict[str, LLPSplit], dev: torch.device, progress: bool) -> _Run:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(run_dir / "config.json", json.dumps(to_dict(config), indent=2))
+    torch.manual_seed(config.train.seed)
+    targets = build_targets(config.supervision, BuildContext(config, data["train"], run_dir.parent, dev, progress)).to(dev)
+    torch.manual_seed(config.train.seed)
+    model = build_han(config, data["train"]).to(dev)
+    state = {"epoch": 0, "best_score": -1.0, "best_epoch": -1, "best_model": None, "history": []}
+    if (run_dir / "last.pt").is_file():  # resume an interrupted run
+        state = torch.load(run_dir / "last.pt", map_location=dev, weights_only=False)
+    return _Run(config, run_dir, targets, model, state)
+
+
+def _rng_state(gen: torch.Generator | None, dev: torch.device) -> Tensor:
+    if gen is not None:
+        return gen.get_state()
+    return torch.cuda.get_rng_state(dev) if dev.type == "cuda" else torch.get_rng_state()
+
+
+def _set_rng_state(gen: torch.Generator | None, dev: torch.device, state: Tensor) -> None:
+    if gen is not None:
+        gen.set_state(state)
+    elif dev.type == "cuda":
+        torch.cuda.set_rng_state(state, dev)
+    else:
+        torch.set_rng_state(state)
+
+
+def _fit(runs: list[_Run], data: dict[str, LLPSplit], dev: torch.device, progress: bool, compile: bool) -> None:
+    """Train the runs of one stack (all at the same epoch) to the end and write each run's outputs."""
+    cfg = runs[0].config
+    epochs, batch_size = cfg.train.epochs, cfg.train.batch_size
+    stacked = stackable(cfg)
+    if not stacked and len(runs) > 1:
+        raise ValueError(f"model {cfg.model.name!r} has no stacked implementation; train its runs one at a time")
+    model = StackedHAN([r.model for r in runs]) if stacked else SingleRunStack(runs[0].model)
+    gens = [torch.Generator(device=dev).manual_seed(r.config.train.seed) for r in runs] if stacked else None
+    if not stacked:
+        torch.manual_seed(cfg.train.seed)  # its dropout draws from the global RNG
+    opt = StackedAdam(list(model.parameters()), stacked=stacked)
+    for i, run in enumerate(runs):
+        if "model" in run.state:
+            model.load_run_state_dict(i, run.state.pop("model"))
+            opt.load_run_state(i, run.state.pop("optimizer"))
+            _set_rng_state(gens[i] if gens else None, dev, run.state.pop("rng"))
+    forward = torch.compile(model) if compile else model
+    inputs = {s: split_inputs(data[s], cfg.data, dev) for s in SPLITS}
+    audio, visual = inputs["train"]
+    n, tcs = len(data["train"]), [r.config.train for r in runs]
+    desc = cfg.name if len(runs) == 1 else f"{len(runs)} runs"
+    for epoch in tqdm(range(runs[0].state["epoch"], epochs), desc=desc, disable=not progress, leave=False):
+        model.train()
+        t0 = time.time()
+        lr = torch.tensor([step_lr(tc.lr, tc.step_size, tc.gamma, epoch) for tc in tcs], dtype=torch.float64, device=dev)
+        order = torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1000 + epoch))
+                             for tc in tcs]).to(dev)
+        loss_sum, batches = torch.zeros(len(runs), device=dev), 0
+        for i in range(0, n, batch_size):
+            idx = order[:, i:i + batch_size]  # [R, B]: each run's own batch
+            out = forward(audio[idx], [v[idx] for v in visual], generators=gens)
+            losses = torch.stack([run.targets.loss(_run_output(out, r), idx[r]) for r, run in enumerate(runs)])
+            opt.zero_grad()
+            losses.sum().backward()  # run r's parameters only see run r's loss
+            opt.step(lr)
+            loss_sum += losses.detach()
+            batches += 1
+        mean_loss = (loss_sum / batches).tolist()  # the epoch's one host sync
+        speed = n / (time.time() - t0)
+        for r, (run, pred) in enumerate(zip(runs, predict_runs(model, *inputs["val"]))):
+            tc, state = run.config.train, run.state
+            val = score(pred, data["val"], tc.inference)
+            state["history"].append({"epoch": epoch + 1, "loss": mean_loss[r], "videos_per_s": speed,
+                                     **{f"val_{k}": v for k, v in val.items()}})
+            if val[tc.select_metric] > state["best_score"]:
+                state.update(best_score=val[tc.select_metric], best_epoch=epoch + 1, best_model=model.run_state_dict(r))
+            state["epoch"] = epoch + 1
+            atomic_torch_save({**state, "model": model.run_state_dict(r), "optimizer": opt.run_state(r),
+                               "rng": _rng_state(gens[r] if gens else None, dev)}, run.run_dir / "last.pt")
+            _write_history(run.run_dir / "metrics.csv", state["history"])
+    for r, run in enumerate(runs):
+        model.load_run_state_dict(r, run.state["best_model"])
+    preds = {s: predict_runs(model, *inputs[s]) for s in SPLITS}
+    for r, run in enumerate(runs):
+        tc, mine = run.config.train, {s: preds[s][r] for s in SPLITS}
+        _write_predictions(run.run_dir / "predictions.npz", mine)
+        atomic_torch_save(run.state["best_model"], run.run_dir / "best.pt")
+        result = {"config": to_dict(run.config), "best_epoch": run.state["best_epoch"], "device": str(dev),
+                  "versions": {"avvp_lib": __version__, "torch": torch.__version__},
+                  "val": score(mine["val"], data["val"], tc.inference), "test": score(mine["test"], data["test"], tc.inference)}
+        atomic_write(run.run_dir / "results.json", json.dumps(result, indent=2))
+        (run.run_dir / "last.pt").unlink(missing_ok=True)
+
+
+def train_group(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
+                progress: bool = True, compile: bool = False) -> list[RunResult]:
+    """Train runs sharing one ``stack_key`` as one stack (finished runs are loaded); results in order.
+
+    Interrupted runs resume from their own ``last.pt``; runs at different epochs train as separate stacks.
+    ``compile``: ``torch.compile`` the stacked model (off by default).
+    """
+    if len({stack_key(c) for c in configs}) > 1:
+        raise ValueError("train_group needs configs with one stack_key (data, model, epochs, batch size); use train_many")
+    dev = pick_device(device)
+    prepared: dict[Path, _Run] = {}
+    for c in configs:
+        d = run_dir_for(c, runs_dir)
+        if not (d / "results.json").is_file() and d not in prepared:
+            prepared[d] = _prepare(c, d, load_run_data(c.data), dev, progress)  # may train a prerequisite run
+    stacks: dict[int, list[_Run]] = {}
+    for run in prepared.values():  # a prerequisite trained while preparing may be one of these runs
+        if not (run_dir_for(run.config, runs_dir) / "results.json").is_file():
+            stacks.setdefault(run.state["epoch"], []).append(run)
+    for runs in stacks.values():
+        size = len(runs) if stackable(runs[0].config) else 1
+        for i in range(0, len(runs), size):
+            _fit(runs[i:i + size], load_run_data(runs[0].config.data), dev, progress, compile)
+    return [load_result(run_dir_for(c, runs_dir)) for c in configs]
+
+
+def train_many(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
+               progress: bool = True, max_runs: int = 16, compile: bool = False) -> list[RunResult]:
+    """Train a grid: unfinished configs grouped by ``stack_key`` into stacks of at most ``max_runs``."""
+    groups: dict[tuple, list[RunConfig]] = {}
+    for c in configs:
+        if not (run_dir_for(c, runs_dir) / "results.json").is_file():
+            groups.setdefault(stack_key(c), []).append(c)
+    for group in groups.values():
+        size = max_runs if stackable(group[0]) else 1
+        for i in range(0, len(group), size):
+            train_group(group[i:i + max_runs], runs_dir, device, progress, compile)
+    return [load_result(run_dir_for(c, runs_dir)) for c in configs]
+
+
+def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | None = None,
+          progress: bool = True) -> RunResult:
+    """Train ``config`` (or load its finished run) and return its scores: the stack of one run."""
+    return train_group([config], runs_dir, device, progress)[0]
