@@ -19,6 +19,7 @@ import csv
 import functools
 import io
 import json
+import math
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -165,6 +166,8 @@ def stackable(config: RunConfig) -> bool:
 class SingleRunStack(nn.Module):
     """A backbone without a stacked implementation, as a stack of one run (dropout from the global RNG)."""
 
+    num_runs = 1
+
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
@@ -191,11 +194,10 @@ def _run_output(out: HANOutput, run: int) -> HANOutput:
 def predict_runs(model: StackedHAN | SingleRunStack, audio: Tensor, visual: list[Tensor], batch: int = 512) -> list[dict[str, np.ndarray]]:
     """``predict`` for every run of a stack (inputs shared by the runs), one dict per run."""
     model.eval()
-    runs = model.num_runs if isinstance(model, StackedHAN) else 1
-    step = max(1, batch // runs)
+    step = max(1, batch // model.num_runs)
     out = _cat([model(audio[i:i + step], [v[i:i + step] for v in visual], shared=True)
                 for i in range(0, len(audio), step)], 1)
-    return [_numpy(_run_output(out, r)) for r in range(runs)]
+    return [_numpy(_run_output(out, r)) for r in range(model.num_runs)]
 
 
 @dataclass
@@ -229,6 +231,7 @@ def _rng_state(gen: torch.Generator | None, dev: torch.device) -> Tensor:
 
 
 def _set_rng_state(gen: torch.Generator | None, dev: torch.device, state: Tensor) -> None:
+    state = state.cpu()  # last.pt is loaded onto the training device
     if gen is not None:
         gen.set_state(state)
     elif dev.type == "cuda":
@@ -237,10 +240,42 @@ def _set_rng_state(gen: torch.Generator | None, dev: torch.device, state: Tensor
         torch.set_rng_state(state)
 
 
-def _fit(runs: list[_Run], data: dict[str, LLPSplit], dev: torch.device, progress: bool, compile: bool) -> None:
+def _train_epoch(forward: nn.Module, runs: list[_Run], opt: StackedAdam, train_inputs: tuple[Tensor, list[Tensor]],
+                 epoch: int, gens: list[torch.Generator] | None) -> list[float]:
+    """One epoch of every run of the stack; returns each run's mean batch loss (one host sync)."""
+    audio, visual = train_inputs
+    dev, n, tcs = audio.device, len(audio), [r.config.train for r in runs]
+    lr = torch.tensor([step_lr(tc.lr, tc.step_size, tc.gamma, epoch) for tc in tcs], dtype=torch.float64, device=dev)
+    order = torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1000 + epoch))
+                         for tc in tcs]).to(dev)
+    loss_sum, batch_size = torch.zeros(len(runs), device=dev), tcs[0].batch_size
+    for i in range(0, n, batch_size):
+        idx = order[:, i:i + batch_size]  # [R, B]: each run's own batch
+        out = forward(audio[idx], [v[idx] for v in visual], generators=gens)
+        losses = torch.stack([run.targets.loss(_run_output(out, r), idx[r]) for r, run in enumerate(runs)])
+        opt.zero_grad()
+        losses.sum().backward()  # run r's parameters only see run r's loss
+        opt.step(lr)
+        loss_sum += losses.detach()
+    return (loss_sum / math.ceil(n / batch_size)).tolist()
+
+
+def _write_outputs(run: _Run, preds: dict[str, dict[str, np.ndarray]], data: dict[str, LLPSplit], dev: torch.device) -> None:
+    """predictions.npz, best.pt, then results.json (last: it marks the run finished)."""
+    tc = run.config.train
+    _write_predictions(run.run_dir / "predictions.npz", preds)
+    atomic_torch_save(run.state["best_model"], run.run_dir / "best.pt")
+    result = {"config": to_dict(run.config), "best_epoch": run.state["best_epoch"], "device": str(dev),
+              "versions": {"avvp_lib": __version__, "torch": torch.__version__},
+              "val": score(preds["val"], data["val"], tc.inference), "test": score(preds["test"], data["test"], tc.inference)}
+    atomic_write(run.run_dir / "results.json", json.dumps(result, indent=2))
+    (run.run_dir / "last.pt").unlink(missing_ok=True)
+
+
+def _fit(runs: list[_Run], data: dict[str, LLPSplit], dev: torch.device, progress: bool, compile: bool,
+         checkpoint_every: int) -> None:
     """Train the runs of one stack (all at the same epoch) to the end and write each run's outputs."""
     cfg = runs[0].config
-    epochs, batch_size = cfg.train.epochs, cfg.train.batch_size
     stacked = stackable(cfg)
     if not stacked and len(runs) > 1:
         raise ValueError(f"model {cfg.model.name!r} has no stacked implementation; train its runs one at a time")
@@ -256,58 +291,39 @@ def _fit(runs: list[_Run], data: dict[str, LLPSplit], dev: torch.device, progres
             _set_rng_state(gens[i] if gens else None, dev, run.state.pop("rng"))
     forward = torch.compile(model) if compile else model
     inputs = {s: split_inputs(data[s], cfg.data, dev) for s in SPLITS}
-    audio, visual = inputs["train"]
-    n, tcs = len(data["train"]), [r.config.train for r in runs]
+    epochs, n = cfg.train.epochs, len(data["train"])
     desc = cfg.name if len(runs) == 1 else f"{len(runs)} runs"
     for epoch in tqdm(range(runs[0].state["epoch"], epochs), desc=desc, disable=not progress, leave=False):
         model.train()
         t0 = time.time()
-        lr = torch.tensor([step_lr(tc.lr, tc.step_size, tc.gamma, epoch) for tc in tcs], dtype=torch.float64, device=dev)
-        order = torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1000 + epoch))
-                             for tc in tcs]).to(dev)
-        loss_sum, batches = torch.zeros(len(runs), device=dev), 0
-        for i in range(0, n, batch_size):
-            idx = order[:, i:i + batch_size]  # [R, B]: each run's own batch
-            out = forward(audio[idx], [v[idx] for v in visual], generators=gens)
-            losses = torch.stack([run.targets.loss(_run_output(out, r), idx[r]) for r, run in enumerate(runs)])
-            opt.zero_grad()
-            losses.sum().backward()  # run r's parameters only see run r's loss
-            opt.step(lr)
-            loss_sum += losses.detach()
-            batches += 1
-        mean_loss = (loss_sum / batches).tolist()  # the epoch's one host sync
-        speed = n / (time.time() - t0)
+        losses = _train_epoch(forward, runs, opt, inputs["train"], epoch, gens)
+        speed = n / (time.time() - t0)  # this run's training videos/s (the stack's is R times that)
         for r, (run, pred) in enumerate(zip(runs, predict_runs(model, *inputs["val"]))):
             tc, state = run.config.train, run.state
             val = score(pred, data["val"], tc.inference)
-            state["history"].append({"epoch": epoch + 1, "loss": mean_loss[r], "videos_per_s": speed,
+            state["history"].append({"epoch": epoch + 1, "loss": losses[r], "videos_per_s": speed,
                                      **{f"val_{k}": v for k, v in val.items()}})
             if val[tc.select_metric] > state["best_score"]:
                 state.update(best_score=val[tc.select_metric], best_epoch=epoch + 1, best_model=model.run_state_dict(r))
             state["epoch"] = epoch + 1
-            atomic_torch_save({**state, "model": model.run_state_dict(r), "optimizer": opt.run_state(r),
-                               "rng": _rng_state(gens[r] if gens else None, dev)}, run.run_dir / "last.pt")
+            if state["epoch"] % checkpoint_every == 0 or state["epoch"] == epochs:
+                atomic_torch_save({**state, "model": model.run_state_dict(r), "optimizer": opt.run_state(r),
+                                   "rng": _rng_state(gens[r] if gens else None, dev)}, run.run_dir / "last.pt")
             _write_history(run.run_dir / "metrics.csv", state["history"])
     for r, run in enumerate(runs):
         model.load_run_state_dict(r, run.state["best_model"])
     preds = {s: predict_runs(model, *inputs[s]) for s in SPLITS}
     for r, run in enumerate(runs):
-        tc, mine = run.config.train, {s: preds[s][r] for s in SPLITS}
-        _write_predictions(run.run_dir / "predictions.npz", mine)
-        atomic_torch_save(run.state["best_model"], run.run_dir / "best.pt")
-        result = {"config": to_dict(run.config), "best_epoch": run.state["best_epoch"], "device": str(dev),
-                  "versions": {"avvp_lib": __version__, "torch": torch.__version__},
-                  "val": score(mine["val"], data["val"], tc.inference), "test": score(mine["test"], data["test"], tc.inference)}
-        atomic_write(run.run_dir / "results.json", json.dumps(result, indent=2))
-        (run.run_dir / "last.pt").unlink(missing_ok=True)
+        _write_outputs(run, {s: preds[s][r] for s in SPLITS}, data, dev)
 
 
 def train_group(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
-                progress: bool = True, compile: bool = False) -> list[RunResult]:
+                progress: bool = True, compile: bool = False, checkpoint_every: int = 1) -> list[RunResult]:
     """Train runs sharing one ``stack_key`` as one stack (finished runs are loaded); results in order.
 
     Interrupted runs resume from their own ``last.pt``; runs at different epochs train as separate stacks.
-    ``compile``: ``torch.compile`` the stacked model (off by default).
+    ``compile``: ``torch.compile`` the stacked model (off by default). ``checkpoint_every``: epochs
+    between ``last.pt`` writes (each is ~70 MB per run at the default HAN size).
     """
     if len({stack_key(c) for c in configs}) > 1:
         raise ValueError("train_group needs configs with one stack_key (data, model, epochs, batch size); use train_many")
@@ -324,13 +340,18 @@ def train_group(configs: list[RunConfig], runs_dir: str | Path | None = None, de
     for runs in stacks.values():
         size = len(runs) if stackable(runs[0].config) else 1
         for i in range(0, len(runs), size):
-            _fit(runs[i:i + size], load_run_data(runs[0].config.data), dev, progress, compile)
+            _fit(runs[i:i + size], load_run_data(runs[0].config.data), dev, progress, compile, checkpoint_every)
     return [load_result(run_dir_for(c, runs_dir)) for c in configs]
 
 
 def train_many(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
-               progress: bool = True, max_runs: int = 16, compile: bool = False) -> list[RunResult]:
-    """Train a grid: unfinished configs grouped by ``stack_key`` into stacks of at most ``max_runs``."""
+               progress: bool = True, max_runs: int = 16, compile: bool = False,
+               checkpoint_every: int = 1) -> list[RunResult]:
+    """Train a grid: unfinished configs grouped by ``stack_key`` into stacks of at most ``max_runs``.
+
+    Each stack is one ``train_group`` call (``compile``, ``checkpoint_every`` as there); PLD-style
+    prerequisites are trained (alone) when their dependent's targets are built.
+    """
     groups: dict[tuple, list[RunConfig]] = {}
     for c in configs:
         if not (run_dir_for(c, runs_dir) / "results.json").is_file():

@@ -158,3 +158,17 @@ def test_train_many_groups_skips_finished_and_runs_prerequisites(smoke_world, tm
     # stacks of at most two runs sharing data, model, epochs and batch size; PLD's eq. 9
     # prerequisite trains (alone) while PLD's targets are built
     assert stacks == [["m_s4", "m_lr"], ["vplan_plg_rl"], ["m_pld"], ["m_b64"]]
+
+
+def test_ordinary_backbone_path_equals_stacked_han(smoke_world, tmp_path, monkeypatch):
+    """Without dropout, HAN trained through the one-run fallback (any backbone) matches StackedHAN."""
+    cfg = RunConfig(name="nodrop", data=DataConfig(data_dir=str(smoke_world)), train=dataclasses.replace(TINY, epochs=1),
+                    model=dataclasses.replace(RunConfig("x").model, dropout=0.0))
+    stacked = train(cfg, tmp_path / "stacked", "cpu", progress=False)
+    monkeypatch.setattr(trainer, "STACKABLE_MODELS", ())
+    stacks, real_fit = [], trainer._fit
+    monkeypatch.setattr(trainer, "_fit", lambda runs, *a: stacks.append(len(runs)) or real_fit(runs, *a))
+    plain = train_group([cfg, cfg.replace(name="nodrop_s4", train=dataclasses.replace(cfg.train, seed=4))],
+                        tmp_path / "plain", "cpu", progress=False)
+    assert stacks == [1, 1]  # one run at a time
+    assert_same_runs(plain[:1], [stacked])
