@@ -46,10 +46,13 @@ def _eval(args: argparse.Namespace) -> None:
 
 
 def _reproduce(args: argparse.Namespace) -> None:
+    from avvp_lib.executors import ExecutorOptions
     from avvp_lib.experiments import get_profile
     from avvp_lib.reproduce import reproduce
 
-    frames = reproduce(get_profile(args.profile, args.data_dir), args.device)
+    options = ExecutorOptions(max_runs=args.max_runs, gpus_per_stack=args.gpus_per_stack,
+                              slurm_partition=args.slurm_partition, ray_address=args.ray_address)
+    frames = reproduce(get_profile(args.profile, args.data_dir), args.device, executor=args.executor, options=options)
     print(f"{len(frames)} tables written to outputs/tables/{args.profile}/")
 
 
@@ -85,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", default="default", choices=["smoke", "default", "llp"])
     p.add_argument("--data-dir", default=None)
     p.add_argument("--device", default=None)
+    p.add_argument("--executor", default="local", choices=["local", "slurm", "ray"],
+                   help="where stacks of runs train: this process, Slurm jobs (submitit), or Ray tasks")
+    p.add_argument("--max-runs", type=int, default=16, help="runs trained together as one stacked model")
+    p.add_argument("--gpus-per-stack", type=int, default=0, help="GPUs per Slurm job / Ray task")
+    p.add_argument("--slurm-partition", default=None)
+    p.add_argument("--ray-address", default=None, help="an existing Ray cluster (default: start a local one)")
     p.set_defaults(func=_reproduce)
     p = sub.add_parser("extract", help="features from a directory of videos")
     p.add_argument("--videos", required=True)

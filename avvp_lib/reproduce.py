@@ -16,6 +16,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from avvp_lib.data.splits import LLPSplit, load_split
+from avvp_lib.executors import ExecutorOptions, train_grid
 from avvp_lib.experiments import Profile, Table, all_runs, tables
 from avvp_lib.methods.baseline import video_label_everywhere
 from avvp_lib.methods.lsld import lsld_for_split
@@ -41,20 +42,23 @@ def runs_dir(profile: Profile) -> Path:
     return OUTPUTS_DIR / "runs" / profile.name
 
 
+def seeded(config, profile: Profile) -> list:
+    """``config`` once per profile seed (the config's own seed when the profile has one seed)."""
+    seeds = profile.seeds if len(profile.seeds) > 1 else (config.train.seed,)
+    return [config.replace(train=dataclasses.replace(config.train, seed=s)) for s in seeds]
+
+
 def run_with_seeds(config, profile: Profile, device: str | None = None, progress: bool = True) -> list[RunResult]:
     """One result per profile seed (the config's own seed when the profile has one seed)."""
-    seeds = profile.seeds if len(profile.seeds) > 1 else (config.train.seed,)
-    return [train(config.replace(train=dataclasses.replace(config.train, seed=s)), runs_dir(profile), device, progress)
-            for s in seeds]
+    return [train(c, runs_dir(profile), device, progress) for c in seeded(config, profile)]
 
 
-def run_all(profile: Profile, device: str | None = None, progress: bool = True) -> dict[str, list[RunResult]]:
-    """Train (or load) every run the tables need; returns results by run name."""
-    runs = all_runs(profile)
-    out = {}
-    for cfg in tqdm(runs, desc=f"runs ({profile.name})", disable=not progress):
-        out[cfg.name] = run_with_seeds(cfg, profile, device, progress)
-    return out
+def run_all(profile: Profile, device: str | None = None, progress: bool = True, executor: str = "local",
+            options: ExecutorOptions | None = None) -> dict[str, list[RunResult]]:
+    """Train (or load) every run the tables need, as stacks of runs on ``executor``; returns results by run name."""
+    runs = {cfg.name: seeded(cfg, profile) for cfg in all_runs(profile)}
+    results = iter(train_grid([c for cs in runs.values() for c in cs], runs_dir(profile), device, executor, options, progress))
+    return {name: [next(results) for _ in cs] for name, cs in runs.items()}
 
 
 @lru_cache(maxsize=8)
@@ -178,9 +182,10 @@ def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path 
     return out / f"{table.key}.md"
 
 
-def reproduce(profile: Profile, device: str | None = None, progress: bool = True) -> dict[str, pd.DataFrame]:
-    """Every table of ``profile``: train what is missing, compute, write; returns the long-form frames."""
-    run_all(profile, device, progress)
+def reproduce(profile: Profile, device: str | None = None, progress: bool = True, executor: str = "local",
+              options: ExecutorOptions | None = None) -> dict[str, pd.DataFrame]:
+    """Every table of ``profile``: train what is missing (stacks on ``executor``), compute, write; returns the long-form frames."""
+    run_all(profile, device, progress, executor, options)
     frames = {}
     for table in tqdm(tables(profile), desc="tables", disable=not progress):
         frames[table.key] = compute_table(table, profile, device, progress)

@@ -344,22 +344,28 @@ def train_group(configs: list[RunConfig], runs_dir: str | Path | None = None, de
     return [load_result(run_dir_for(c, runs_dir)) for c in configs]
 
 
-def train_many(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
-               progress: bool = True, max_runs: int = 16, compile: bool = False,
-               checkpoint_every: int = 1) -> list[RunResult]:
-    """Train a grid: unfinished configs grouped by ``stack_key`` into stacks of at most ``max_runs``.
-
-    Each stack is one ``train_group`` call (``compile``, ``checkpoint_every`` as there); PLD-style
-    prerequisites are trained (alone) when their dependent's targets are built.
-    """
+def plan_stacks(configs: list[RunConfig], runs_dir: str | Path | None = None, max_runs: int = 16) -> list[list[RunConfig]]:
+    """The unfinished configs grouped by ``stack_key`` into stacks of at most ``max_runs`` (one if not stackable)."""
     groups: dict[tuple, list[RunConfig]] = {}
     for c in configs:
         if not (run_dir_for(c, runs_dir) / "results.json").is_file():
             groups.setdefault(stack_key(c), []).append(c)
+    stacks = []
     for group in groups.values():
         size = max_runs if stackable(group[0]) else 1
-        for i in range(0, len(group), size):
-            train_group(group[i:i + max_runs], runs_dir, device, progress, compile)
+        stacks += [group[i:i + size] for i in range(0, len(group), size)]
+    return stacks
+
+
+def train_many(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
+               progress: bool = True, max_runs: int = 16, compile: bool = False,
+               checkpoint_every: int = 1) -> list[RunResult]:
+    """Train a grid in this process, one ``train_group`` per stack of ``plan_stacks``; results in order.
+
+    PLD-style prerequisites are trained (alone) when their dependent's targets are built.
+    """
+    for stack in plan_stacks(configs, runs_dir, max_runs):
+        train_group(stack, runs_dir, device, progress, compile, checkpoint_every)
     return [load_result(run_dir_for(c, runs_dir)) for c in configs]
 
 
