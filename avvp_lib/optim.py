@@ -48,7 +48,7 @@ class StackedAdam:
             v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
             denom = (v.sqrt() / bias_correction2_sqrt).add_(self.eps)
             scale = neg_step.view(-1, *(1,) * (p.dim() - 1)) if self.stacked else neg_step.view(())
-            p.add_(m * scale / denom)
+            p.addcdiv_(m * scale, denom)  # rounds as torch's addcdiv_(m, denom, value=-step)
 
     def run_state(self, run: int) -> dict:
         pick = (lambda t: t[run]) if self.stacked else (lambda t: t)  # noqa: E731

@@ -22,18 +22,16 @@ def _key(name: str) -> str:
     return name.replace(".", "/")  # ParameterDict keys may not contain dots
 
 
-def stacked_linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """Per-run ``x @ W^T + b``: ``x`` [R, ..., in], ``weight`` [R, out, in], ``bias`` [R, out]."""
-    runs, out_dim, in_dim = weight.shape
-    y = torch.baddbmm(bias.unsqueeze(1), x.reshape(runs, -1, in_dim), weight.transpose(1, 2))
+def _stored(weight: Tensor) -> Tensor:
+    """HAN's layout <-> the stored one: a linear weight (2-D) is transposed, everything else kept."""
+    return weight.T.contiguous() if weight.dim() == 2 else weight
+
+
+def stacked_linear(x: Tensor, weight_t: Tensor, bias: Tensor) -> Tensor:
+    """Per-run ``x @ W^T + b``: ``x`` [R, ..., in], ``weight_t`` = W^T [R, in, out], ``bias`` [R, out]."""
+    runs, in_dim, out_dim = weight_t.shape
+    y = torch.baddbmm(bias.unsqueeze(1), x.reshape(runs, -1, in_dim), weight_t)
     return y.reshape(*x.shape[:-1], out_dim)
-
-
-def shared_linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """Per-run ``x @ W^T + b`` of one input shared by all runs: ``x`` [..., in] -> [R, ..., out] (one GEMM)."""
-    runs, out_dim, in_dim = weight.shape
-    y = (x.reshape(-1, in_dim) @ weight.reshape(runs * out_dim, in_dim).T).view(-1, runs, out_dim).transpose(0, 1)
-    return (y + bias.unsqueeze(1)).reshape(runs, *x.shape[:-1], out_dim)
 
 
 def stacked_layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
@@ -64,7 +62,11 @@ class DropoutNoise:
 
 
 class StackedHAN(nn.Module):
-    """R HANs of one architecture; parameters ``[R, *HAN shape]`` keyed by HAN's names."""
+    """R HANs of one architecture; parameters ``[R, *HAN shape]`` keyed by HAN's names.
+
+    Linear weights are stored transposed, ``[R, in, out]``, so that their gradients come out of
+    ``baddbmm`` contiguous (``run_state_dict`` returns HAN's ``[out, in]``).
+    """
 
     def __init__(self, models: list[HAN]):
         super().__init__()
@@ -79,7 +81,7 @@ class StackedHAN(nn.Module):
         self.nhead, self.dropout = attn.num_heads, attn.dropout
         self.d_model, self.dim_feedforward = attn.embed_dim, first.layers[0][0].linear1.out_features
         states = [m.state_dict() for m in models]
-        self.params = nn.ParameterDict({_key(n): nn.Parameter(torch.stack([s[n].detach() for s in states]))
+        self.params = nn.ParameterDict({_key(n): nn.Parameter(torch.stack([_stored(s[n].detach()) for s in states]))
                                         for n in self.names})
 
     def p(self, name: str) -> Tensor:
@@ -87,21 +89,20 @@ class StackedHAN(nn.Module):
 
     def run_state_dict(self, run: int) -> dict[str, Tensor]:
         """Run ``run``'s weights as an ordinary ``HAN`` state_dict."""
-        return {n: self.p(n)[run].detach().clone() for n in self.names}
+        return {n: _stored(self.p(n)[run].detach()).clone() for n in self.names}
 
     def load_run_state_dict(self, run: int, state: dict[str, Tensor]) -> None:
         with torch.no_grad():
             for n in self.names:
-                self.p(n)[run].copy_(state[n])
+                self.p(n)[run].copy_(_stored(state[n]))
 
     def dropout_numel(self, batch: int, steps: int) -> int:
         """Dropout draws of one forward pass: per layer and modality, two attention maps and four activations."""
         per_layer = batch * steps * (2 * self.nhead * steps + 3 * self.d_model + self.dim_feedforward)
         return 2 * self.num_layers * per_layer
 
-    def _linear(self, x: Tensor, name: str, shared: bool = False) -> Tensor:
-        fn = shared_linear if shared else stacked_linear
-        return fn(x, self.p(f"{name}.weight"), self.p(f"{name}.bias"))
+    def _linear(self, x: Tensor, name: str) -> Tensor:
+        return stacked_linear(x, self.p(f"{name}.weight"), self.p(f"{name}.bias"))
 
     def _attention(self, x: Tensor, other: Tensor, name: str, noise: DropoutNoise | None) -> Tensor:
         """``nn.MultiheadAttention(x, other, other)`` per run: [R, B, T, D]."""
@@ -110,8 +111,8 @@ class StackedHAN(nn.Module):
         if x is other:
             q, k, v = stacked_linear(x, w, bias).chunk(3, dim=-1)
         else:
-            q = stacked_linear(x, w[:, :d], bias[:, :d])
-            k, v = stacked_linear(other, w[:, d:], bias[:, d:]).chunk(2, dim=-1)
+            q = stacked_linear(x, w[:, :, :d], bias[:, :d])
+            k, v = stacked_linear(other, w[:, :, d:], bias[:, d:]).chunk(2, dim=-1)
         h, dh = self.nhead, d // self.nhead
         heads = lambda z: z.reshape(runs, b, -1, h, dh).transpose(2, 3).reshape(runs * b * h, -1, dh)  # noqa: E731
         q, k, v = heads(q), heads(k), heads(v)
@@ -143,8 +144,10 @@ class StackedHAN(nn.Module):
                 raise ValueError(f"training StackedHAN needs one torch.Generator per run ({self.num_runs})")
             b, t = audio.shape[-3:-1]
             noise = DropoutNoise(generators, self.dropout_numel(b, t), self.dropout, audio.device)
-        a = self._linear(audio, "fc_a", shared)
-        v = [self._linear(x, f"fc_visual.{i}", shared) for i, x in enumerate(visual)]
+        if shared:  # a stride-0 run dimension: no copy
+            audio, visual = audio.expand(self.num_runs, *audio.shape), [x.expand(self.num_runs, *x.shape) for x in visual]
+        a = self._linear(audio, "fc_a")
+        v = [self._linear(x, f"fc_visual.{i}") for i, x in enumerate(visual)]
         v = self._linear(torch.cat(v, dim=-1), "fc_fusion") if self.num_visual > 1 else v[0]
         for i in range(self.num_layers):
             name_a, name_v = f"layers.{i}.0", f"layers.{i}.{self.modules_per_layer - 1}"
