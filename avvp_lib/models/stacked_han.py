@@ -3,8 +3,8 @@
 Layers are written out with that dimension (``torch.baddbmm``, attention and LayerNorm by hand)
 rather than ``vmap`` over ``nn.MultiheadAttention``, which was slower on CPU
 (``shared/notes/performance.md``). Run ``r`` computes what ``HAN`` computes with run ``r``'s
-weights (``from_models`` / ``run_state_dict`` use HAN's key names, so a run's weights load into
-the ordinary ``HAN``). Dropout draws from one ``torch.Generator`` per run, so a run's masks do
+weights (``StackedHAN(models)`` and ``run_state_dict`` use HAN's key names, so a run's weights load
+into the ordinary ``HAN``). Dropout draws from one ``torch.Generator`` per run, so a run's masks do
 not depend on which other runs share its stack.
 """
 from __future__ import annotations
