@@ -88,6 +88,7 @@ def _reproduce(args: argparse.Namespace) -> None:
     import os
 
     from avvp_lib.clip_encoder import checkpoint_env
+    from avvp_lib.executors import ExecutorOptions
     from avvp_lib.experiments import get_profile
     from avvp_lib.extract.pipeline import parse_checkpoints
     from avvp_lib.reproduce import reproduce
@@ -95,9 +96,10 @@ def _reproduce(args: argparse.Namespace) -> None:
     for kind, path in parse_checkpoints(args.clip_checkpoint):  # read by the PLG / LSLD text encoders
         os.environ[checkpoint_env(kind)] = path
 
-    profile = get_profile(args.profile, args.data_dir, args.missing,
-                          args.eval_audio)
-    frames = reproduce(profile, args.device)
+    profile = get_profile(args.profile, args.data_dir, args.missing, args.eval_audio)
+    options = ExecutorOptions(max_runs=args.max_runs, gpus_per_stack=args.gpus_per_stack,
+                              slurm_partition=args.slurm_partition, ray_address=args.ray_address)
+    frames = reproduce(profile, args.device, executor=args.executor, options=options)
     print(f"{len(frames)} tables written to outputs/tables/{args.profile}/")
 
 
@@ -167,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clip-checkpoint", action="append", default=[], metavar="KIND=PATH",
                    help="local CLIP weights for the pseudo-label text encoders, per kind (real LLP only)")
     p.add_argument("--device", default=None)
+    p.add_argument("--executor", default="local", choices=["local", "slurm", "ray"],
+                   help="where stacks of runs train: this process, Slurm jobs (submitit), or Ray tasks")
+    p.add_argument("--max-runs", type=int, default=16, help="runs trained together as one stacked model")
+    p.add_argument("--gpus-per-stack", type=int, default=0, help="GPUs per Slurm job / Ray task")
+    p.add_argument("--slurm-partition", default=None)
+    p.add_argument("--ray-address", default=None, help="an existing Ray cluster (default: start a local one)")
     p.set_defaults(func=_reproduce)
     p = sub.add_parser("extract", help="features from a directory of videos")
     p.add_argument("--videos", required=True, type=resolve)

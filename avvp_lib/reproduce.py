@@ -26,6 +26,7 @@ from avvp_lib.claims import CLAIMS, LEGEND, VERDICTS, Claim, Evidence, claims_di
 from avvp_lib.data.annotations import load_weak_labels
 from avvp_lib.data.feature_files import feature_dir, missing_videos, present_note, write_missing_csv
 from avvp_lib.data.splits import WEAK_CSV, LLPSplit, drop_missing, load_split
+from avvp_lib.executors import ExecutorOptions, train_grid
 from avvp_lib.experiments import Profile, Table, all_runs, tables
 from avvp_lib.methods.baseline import video_label_everywhere
 from avvp_lib.methods.lsld import lsld_for_split
@@ -51,11 +52,15 @@ def runs_dir(profile: Profile) -> Path:
     return OUTPUTS_DIR / "runs" / profile.name
 
 
+def seeded(config, profile: Profile) -> list:
+    """``config`` once per profile seed (the config's own seed when the profile has one seed)."""
+    seeds = profile.seeds if len(profile.seeds) > 1 else (config.train.seed,)
+    return [config.replace(train=dataclasses.replace(config.train, seed=s)) for s in seeds]
+
+
 def run_with_seeds(config, profile: Profile, device: str | None = None, progress: bool = True) -> list[RunResult]:
     """One result per profile seed (the config's own seed when the profile has one seed)."""
-    seeds = profile.seeds if len(profile.seeds) > 1 else (config.train.seed,)
-    return [train(config.replace(train=dataclasses.replace(config.train, seed=s)), runs_dir(profile), device, progress)
-            for s in seeds]
+    return [train(c, runs_dir(profile), device, progress) for c in seeded(config, profile)]
 
 
 def availability(kinds: tuple[str, ...], profile: Profile) -> str:
@@ -64,13 +69,13 @@ def availability(kinds: tuple[str, ...], profile: Profile) -> str:
     return f"needs {', '.join(absent)} features — see README" if absent else ""
 
 
-def run_all(profile: Profile, device: str | None = None, progress: bool = True) -> dict[str, list[RunResult]]:
-    """Train (or load) every run the tables need whose features exist; returns results by run name."""
-    runs = [c for c in all_runs(profile) if not availability(run_kinds(c), profile)]
-    out = {}
-    for cfg in tqdm(runs, desc=f"runs ({profile.name})", disable=not progress):
-        out[cfg.name] = run_with_seeds(cfg, profile, device, progress)
-    return out
+def run_all(profile: Profile, device: str | None = None, progress: bool = True, executor: str = "local",
+            options: ExecutorOptions | None = None) -> dict[str, list[RunResult]]:
+    """Train (or load) every run the tables need whose features exist, as stacks of runs on ``executor``;
+    returns results by run name."""
+    runs = {cfg.name: seeded(cfg, profile) for cfg in all_runs(profile) if not availability(run_kinds(cfg), profile)}
+    results = iter(train_grid([c for cs in runs.values() for c in cs], runs_dir(profile), device, executor, options, progress))
+    return {name: [next(results) for _ in cs] for name, cs in runs.items()}
 
 
 @lru_cache(maxsize=8)
@@ -318,9 +323,10 @@ def write_claims(profile: Profile, device: str | None = None, out_dir: Path | No
     return out / "claims.md"
 
 
-def reproduce(profile: Profile, device: str | None = None, progress: bool = True) -> dict[str, pd.DataFrame]:
-    """Every table of ``profile``: train what is missing, compute, write; then the claims dashboard."""
-    results = run_all(profile, device, progress)
+def reproduce(profile: Profile, device: str | None = None, progress: bool = True, executor: str = "local",
+              options: ExecutorOptions | None = None) -> dict[str, pd.DataFrame]:
+    """Every table of ``profile``: train what is missing (stacks on ``executor``), compute, write; then the claims dashboard."""
+    results = run_all(profile, device, progress, executor, options)
     used = tuple(dict.fromkeys(k for c in all_runs(profile) if c.name in results for k in run_kinds(c)))
     write_missing_report(profile, used, tables_dir(profile))
     frames = {}

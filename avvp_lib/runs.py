@@ -48,9 +48,19 @@ class StaleRunError(ValueError):
     """A finished run was made from other data or another text encoder than the current ones."""
 
 
+_HELD: set[Path] = set()  # run folders whose lock this process holds
+
+
 @contextlib.contextmanager
 def run_lock(run_dir: Path, wait: bool = True) -> Iterator[None]:
-    """Hold ``run_dir``'s lock (an ``flock`` on ``run_dir/.lock``, released even when the holder is killed)."""
+    """Hold ``run_dir``'s lock (an ``flock`` on ``run_dir/.lock``, released even when the holder is killed).
+
+    Re-entrant within a process: a prerequisite run trained while its stack already holds the lock.
+    """
+    key = Path(run_dir).resolve()
+    if key in _HELD:
+        yield
+        return
     run_dir.mkdir(parents=True, exist_ok=True)
     with open(run_dir / LOCK_FILE, "a+") as f:
         try:
@@ -66,9 +76,11 @@ def run_lock(run_dir: Path, wait: bool = True) -> Iterator[None]:
         f.truncate()
         f.write(f"process {os.getpid()} on {socket.gethostname()}\n")
         f.flush()
+        _HELD.add(key)
         try:
             yield
         finally:
+            _HELD.discard(key)
             f.truncate(0)
             fcntl.flock(f, fcntl.LOCK_UN)
 

@@ -5,20 +5,29 @@ Each run writes ``outputs/runs/<name>-<config hash>/``: ``config.json``, ``metri
 and ``results.json`` (final val and test scores) last. A run whose ``results.json`` exists is
 loaded, not recomputed; an interrupted run resumes from ``last.pt`` (written every epoch).
 Every file is written to a temporary name and renamed, so no half-written result survives.
+
+The unit of work is a stack of runs: ``train_group`` trains R runs that share data, model and
+batch schedule (``stack_key``) as one ``StackedHAN`` whose parameters carry a leading run
+dimension; each run keeps its own init seed, shuffling, dropout generator, learning rate and
+schedule, ``Targets``, model selection, checkpoint and output folder, so a run's result does not
+depend on the runs stacked with it. ``train(config)`` is the stack of one; ``train_many`` groups
+a grid into stacks.
 """
 from __future__ import annotations
 
-import copy
+import contextlib
 import csv
 import functools
 import io
 import json
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from avvp_lib import __version__
@@ -30,10 +39,14 @@ from avvp_lib.devices import pick_device
 from avvp_lib.methods import build_targets
 from avvp_lib.metrics import binarize, parse_scores
 from avvp_lib.models import HANOutput, build_model
+from avvp_lib.models.stacked_han import StackedHAN
+from avvp_lib.optim import StackedAdam, step_lr
 from avvp_lib.paths import OUTPUTS_DIR, resolve
 from avvp_lib.runs import begin_run, data_version, reusable, run_fingerprint, run_lock
+from avvp_lib.supervision import Targets
 
 SPLITS = ("train", "val", "test")
+STACKABLE_MODELS = ("han",)  # backbones with a stacked implementation; others train one run at a time
 
 
 def load_run_data(data: DataConfig, extra_kinds: tuple[str, ...] = ()) -> dict[str, LLPSplit]:
@@ -79,14 +92,21 @@ def build_han(config: RunConfig, train: LLPSplit) -> torch.nn.Module:
                           tuple(train.features[k].shape[-1] for k in config.data.visual))
 
 
+def _numpy(out: HANOutput) -> dict[str, np.ndarray]:
+    get = lambda name: getattr(out, name).float().cpu().numpy()  # noqa: E731
+    return {"frame": get("frame_prob"), "global": get("global_prob"), "audio": get("audio_prob"), "visual": get("visual_prob")}
+
+
+def _cat(outs: list[HANOutput], dim: int) -> HANOutput:
+    return HANOutput(**{f.name: torch.cat([getattr(o, f.name) for o in outs], dim) for f in fields(HANOutput)})
+
+
 @torch.no_grad()
 def predict(model: torch.nn.Module, audio: torch.Tensor, visual: list[torch.Tensor], batch: int = 512) -> dict[str, np.ndarray]:
     """Probabilities for every video: frame [N, T, 2, C], global/audio/visual [N, C]."""
     model.eval()
-    outs: list[HANOutput] = [model(audio[i:i + batch], [v[i:i + batch] for v in visual])
-                             for i in range(0, len(audio), batch)]
-    cat = lambda name: torch.cat([getattr(o, name) for o in outs]).float().cpu().numpy()  # noqa: E731
-    return {"frame": cat("frame_prob"), "global": cat("global_prob"), "audio": cat("audio_prob"), "visual": cat("visual_prob")}
+    return _numpy(_cat([model(audio[i:i + batch], [v[i:i + batch] for v in visual])
+                        for i in range(0, len(audio), batch)], 0))
 
 
 def score(pred: dict[str, np.ndarray], split: LLPSplit, rule: str = "fused") -> dict[str, float]:
@@ -163,84 +183,254 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
     atomic_write(path, buf.getvalue())
 
 
-def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | None = None,
-          progress: bool = True, retrain: bool = False) -> RunResult:
-    """Train ``config`` (or load its finished run) and return its scores.
-
-    One process at a time trains a run folder (``runs.run_lock``). A finished run made from other
-    data or another text encoder raises ``runs.StaleRunError``; ``retrain`` trains it again instead.
-    """
-    dev = pick_device(device)
-    run_dir = run_dir_for(config, runs_dir)
-    with run_lock(run_dir):
-        return _train(config, run_dir, dev, progress, retrain)
+def _write_predictions(path: Path, preds: dict[str, dict[str, np.ndarray]]) -> None:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{f"{s}/{k}": v.astype(np.float32) for s, p in preds.items() for k, v in p.items()})
+    atomic_write(path, buf.getvalue())
 
 
-def _train(config: RunConfig, run_dir: Path, dev: torch.device, progress: bool, retrain: bool) -> RunResult:
-    data = load_run_data(config.data)
-    fingerprint = run_fingerprint(config, data)
-    if (run_dir / "results.json").is_file() and reusable(run_dir, fingerprint, retrain):
-        return load_result(run_dir)
-    begin_run(run_dir, fingerprint, retrain)
+# ---------------------------------------------------------------- stacks of runs
+def stack_key(config: RunConfig) -> tuple:
+    """What the runs of one stack share: data (and, skipping missing videos, the kinds that decide which
+    videos stay), model, epochs and batch size; everything else is per run."""
+    kinds = run_kinds(config) if config.data.missing == "skip" else ()
+    return config.data, kinds, config.model, config.train.epochs, config.train.batch_size
+
+
+def stackable(config: RunConfig) -> bool:
+    """Whether the backbone has a stacked implementation (else its runs train one at a time)."""
+    return config.model.name in STACKABLE_MODELS
+
+
+class SingleRunStack(nn.Module):
+    """A backbone without a stacked implementation, as a stack of one run (dropout from the global RNG)."""
+
+    num_runs = 1
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, audio: Tensor, visual: list[Tensor], shared: bool = False,
+                generators: list[torch.Generator] | None = None) -> HANOutput:
+        if not shared:
+            audio, visual = audio[0], [v[0] for v in visual]
+        out = self.model(audio, visual)
+        return HANOutput(**{f.name: getattr(out, f.name).unsqueeze(0) for f in fields(HANOutput)})
+
+    def run_state_dict(self, run: int) -> dict[str, Tensor]:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def load_run_state_dict(self, run: int, state: dict[str, Tensor]) -> None:
+        self.model.load_state_dict(state)
+
+
+def _run_output(out: HANOutput, run: int) -> HANOutput:
+    return HANOutput(**{f.name: getattr(out, f.name)[run] for f in fields(HANOutput)})
+
+
+@torch.no_grad()
+def predict_runs(model: StackedHAN | SingleRunStack, audio: Tensor, visual: list[Tensor], batch: int = 512) -> list[dict[str, np.ndarray]]:
+    """``predict`` for every run of a stack (inputs shared by the runs), one dict per run."""
+    model.eval()
+    step = max(1, batch // model.num_runs)
+    out = _cat([model(audio[i:i + step], [v[i:i + step] for v in visual], shared=True)
+                for i in range(0, len(audio), step)], 1)
+    return [_numpy(_run_output(out, r)) for r in range(model.num_runs)]
+
+
+@dataclass
+class _Run:
+    """One run of a stack: its config, folder, targets, initial (or resumed) weights and state."""
+
+    config: RunConfig
+    run_dir: Path
+    targets: Targets
+    model: nn.Module
+    state: dict  # epoch, best_score, best_epoch, best_model, history (+ model, optimizer, rng when resumed)
+    fingerprint: dict  # the run's inputs besides its config (runs.run_fingerprint)
+
+
+def _prepare(config: RunConfig, run_dir: Path, data: dict[str, LLPSplit], dev: torch.device, progress: bool,
+             fingerprint: dict, retrain: bool) -> _Run:
+    run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(run_dir / "config.json", json.dumps(to_dict(config), indent=2))
-    tc = config.train
-    torch.manual_seed(tc.seed)
-    data = run_data(config)
     for s in SPLITS:
         if data[s].missing:
             write_missing_csv(run_dir / f"missing_{s}.csv", data[s].missing)
+    torch.manual_seed(config.train.seed)
     ctx = BuildContext(config, data["train"], run_dir.parent, dev, progress, retrain)
     targets = build_targets(config.supervision, ctx).to(dev)
-    inputs = {s: split_inputs(data[s], config.data, dev) for s in SPLITS}
-    torch.manual_seed(tc.seed)
+    torch.manual_seed(config.train.seed)
     model = build_han(config, data["train"]).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=tc.step_size, gamma=tc.gamma)
     state = {"epoch": 0, "best_score": -1.0, "best_epoch": -1, "best_model": None, "history": []}
-    last = run_dir / "last.pt"
-    if last.is_file():  # resume an interrupted run
-        state = torch.load(last, map_location=dev, weights_only=False)
-        model.load_state_dict(state.pop("model"))
-        opt.load_state_dict(state.pop("optimizer"))
-        sched.load_state_dict(state.pop("scheduler"))
-        torch.set_rng_state(state.pop("rng"))
-    n = len(data["train"])
-    audio, visual = inputs["train"]
-    bar = tqdm(range(state["epoch"], tc.epochs), desc=config.name, disable=not progress, leave=False)
-    for epoch in bar:
-        model.train()
-        t0, losses = time.time(), []
-        targets.start_epoch(epoch)
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1000 + epoch)).to(dev)
-        for i in range(0, n, tc.batch_size):
-            idx = order[i:i + tc.batch_size]
-            loss = targets.loss(model(audio[idx], [v[idx] for v in visual]), idx)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-        sched.step()
-        val = score(predict(model, *inputs["val"]), data["val"], tc.inference)
-        state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
-                                 "videos_per_s": n / (time.time() - t0), **{f"val_{k}": v for k, v in val.items()}})
-        selected = selection_score(val, tc.select_metric, epoch + 1)
-        if selected > state["best_score"]:
-            state.update(best_score=selected, best_epoch=epoch + 1, best_model=copy.deepcopy(model.state_dict()))
-        state["epoch"] = epoch + 1
-        bar.set_postfix(loss=f"{state['history'][-1]['loss']:.3f}", val=f"{selected:.1f}")
-        atomic_torch_save({**state, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                           "scheduler": sched.state_dict(), "rng": torch.get_rng_state()}, last)
-        _write_history(run_dir / "metrics.csv", state["history"])
-    model.load_state_dict(state["best_model"])
-    preds = {s: predict(model, *inputs[s]) for s in SPLITS}
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **{f"{s}/{k}": v.astype(np.float32) for s, p in preds.items() for k, v in p.items()})
-    atomic_write(run_dir / "predictions.npz", buf.getvalue())
-    atomic_torch_save(state["best_model"], run_dir / "best.pt")
-    result = {"config": to_dict(config), "best_epoch": state["best_epoch"], "device": str(dev), "fingerprint": fingerprint,
+    if (run_dir / "last.pt").is_file():  # resume an interrupted run
+        state = torch.load(run_dir / "last.pt", map_location=dev, weights_only=False)
+    return _Run(config, run_dir, targets, model, state, fingerprint)
+
+
+def _rng_state(gen: torch.Generator | None, dev: torch.device) -> Tensor:
+    if gen is not None:
+        return gen.get_state()
+    return torch.cuda.get_rng_state(dev) if dev.type == "cuda" else torch.get_rng_state()
+
+
+def _set_rng_state(gen: torch.Generator | None, dev: torch.device, state: Tensor) -> None:
+    state = state.cpu()  # last.pt is loaded onto the training device
+    if gen is not None:
+        gen.set_state(state)
+    elif dev.type == "cuda":
+        torch.cuda.set_rng_state(state, dev)
+    else:
+        torch.set_rng_state(state)
+
+
+def _train_epoch(forward: nn.Module, runs: list[_Run], opt: StackedAdam, train_inputs: tuple[Tensor, list[Tensor]],
+                 epoch: int, gens: list[torch.Generator] | None) -> list[float]:
+    """One epoch of every run of the stack; returns each run's mean batch loss (one host sync)."""
+    audio, visual = train_inputs
+    dev, n, tcs = audio.device, len(audio), [r.config.train for r in runs]
+    lr = torch.tensor([step_lr(tc.lr, tc.step_size, tc.gamma, epoch) for tc in tcs], dtype=torch.float64, device=dev)
+    order = torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1000 + epoch))
+                         for tc in tcs]).to(dev)
+    loss_sum, batch_size = torch.zeros(len(runs), device=dev), tcs[0].batch_size
+    for run in runs:
+        run.targets.start_epoch(epoch)
+    for i in range(0, n, batch_size):
+        idx = order[:, i:i + batch_size]  # [R, B]: each run's own batch
+        out = forward(audio[idx], [v[idx] for v in visual], generators=gens)
+        losses = torch.stack([run.targets.loss(_run_output(out, r), idx[r]) for r, run in enumerate(runs)])
+        opt.zero_grad()
+        losses.sum().backward()  # run r's parameters only see run r's loss
+        opt.step(lr)
+        loss_sum += losses.detach()
+    return (loss_sum / math.ceil(n / batch_size)).tolist()
+
+
+def _write_outputs(run: _Run, preds: dict[str, dict[str, np.ndarray]], data: dict[str, LLPSplit], dev: torch.device) -> None:
+    """predictions.npz, best.pt, then results.json (last: it marks the run finished)."""
+    tc = run.config.train
+    _write_predictions(run.run_dir / "predictions.npz", preds)
+    atomic_torch_save(run.state["best_model"], run.run_dir / "best.pt")
+    result = {"config": to_dict(run.config), "best_epoch": run.state["best_epoch"], "device": str(dev),
+              "fingerprint": run.fingerprint,
               "versions": {"avvp_lib": __version__, "torch": torch.__version__},
               "videos": {s: [len(data[s]), data[s].total] for s in SPLITS},  # [scored, in the split's CSV]
               "val": score(preds["val"], data["val"], tc.inference), "test": score(preds["test"], data["test"], tc.inference)}
-    atomic_write(run_dir / "results.json", json.dumps(result, indent=2))
-    last.unlink(missing_ok=True)
-    return load_result(run_dir)
+    atomic_write(run.run_dir / "results.json", json.dumps(result, indent=2))
+    (run.run_dir / "last.pt").unlink(missing_ok=True)
+
+
+def _fit(runs: list[_Run], data: dict[str, LLPSplit], dev: torch.device, progress: bool, compile: bool,
+         checkpoint_every: int) -> None:
+    """Train the runs of one stack (all at the same epoch) to the end and write each run's outputs."""
+    cfg = runs[0].config
+    stacked = stackable(cfg)
+    if not stacked and len(runs) > 1:
+        raise ValueError(f"model {cfg.model.name!r} has no stacked implementation; train its runs one at a time")
+    model = StackedHAN([r.model for r in runs]) if stacked else SingleRunStack(runs[0].model)
+    gens = [torch.Generator(device=dev).manual_seed(r.config.train.seed) for r in runs] if stacked else None
+    if not stacked:
+        torch.manual_seed(cfg.train.seed)  # its dropout draws from the global RNG
+    opt = StackedAdam(list(model.parameters()), stacked=stacked)
+    for i, run in enumerate(runs):
+        if "model" in run.state:
+            model.load_run_state_dict(i, run.state.pop("model"))
+            opt.load_run_state(i, run.state.pop("optimizer"))
+            _set_rng_state(gens[i] if gens else None, dev, run.state.pop("rng"))
+    forward = torch.compile(model) if compile else model
+    inputs = {s: split_inputs(data[s], cfg.data, dev) for s in SPLITS}
+    epochs, n = cfg.train.epochs, len(data["train"])
+    desc = cfg.name if len(runs) == 1 else f"{len(runs)} runs"
+    for epoch in tqdm(range(runs[0].state["epoch"], epochs), desc=desc, disable=not progress, leave=False):
+        model.train()
+        t0 = time.time()
+        losses = _train_epoch(forward, runs, opt, inputs["train"], epoch, gens)
+        speed = n / (time.time() - t0)  # this run's training videos/s (the stack's is R times that)
+        for r, (run, pred) in enumerate(zip(runs, predict_runs(model, *inputs["val"]))):
+            tc, state = run.config.train, run.state
+            val = score(pred, data["val"], tc.inference)
+            state["history"].append({"epoch": epoch + 1, "loss": losses[r], "videos_per_s": speed,
+                                     **{f"val_{k}": v for k, v in val.items()}})
+            selected = selection_score(val, tc.select_metric, epoch + 1)
+            if selected > state["best_score"]:
+                state.update(best_score=selected, best_epoch=epoch + 1, best_model=model.run_state_dict(r))
+            state["epoch"] = epoch + 1
+            if state["epoch"] % checkpoint_every == 0 or state["epoch"] == epochs:
+                atomic_torch_save({**state, "model": model.run_state_dict(r), "optimizer": opt.run_state(r),
+                                   "rng": _rng_state(gens[r] if gens else None, dev)}, run.run_dir / "last.pt")
+            _write_history(run.run_dir / "metrics.csv", state["history"])
+    for r, run in enumerate(runs):
+        model.load_run_state_dict(r, run.state["best_model"])
+    preds = {s: predict_runs(model, *inputs[s]) for s in SPLITS}
+    for r, run in enumerate(runs):
+        _write_outputs(run, {s: preds[s][r] for s in SPLITS}, data, dev)
+
+
+def train_group(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
+                progress: bool = True, compile: bool = False, checkpoint_every: int = 1,
+                retrain: bool = False) -> list[RunResult]:
+    """Train runs sharing one ``stack_key`` as one stack (finished runs are loaded); results in order.
+
+    Interrupted runs resume from their own ``last.pt``; runs at different epochs train as separate stacks.
+    ``compile``: ``torch.compile`` the stacked model (off by default). ``checkpoint_every``: epochs
+    between ``last.pt`` writes (each is ~70 MB per run at the default HAN size). One process at a
+    time trains a run folder (``runs.run_lock``); a finished run made from other data or another
+    text encoder raises ``runs.StaleRunError``, or, with ``retrain``, trains again.
+    """
+    if len({stack_key(c) for c in configs}) > 1:
+        raise ValueError("train_group needs configs with one stack_key (data, model, epochs, batch size); use train_many")
+    dev = pick_device(device)
+    with contextlib.ExitStack() as locks:
+        prepared: dict[Path, _Run] = {}
+        for c in configs:
+            d = run_dir_for(c, runs_dir)
+            if d in prepared:
+                continue
+            locks.enter_context(run_lock(d))
+            data = run_data(c)
+            fingerprint = run_fingerprint(c, data)
+            if (d / "results.json").is_file() and reusable(d, fingerprint, retrain):
+                continue
+            begin_run(d, fingerprint, retrain)
+            prepared[d] = _prepare(c, d, data, dev, progress, fingerprint, retrain)  # may train a prerequisite run
+        stacks: dict[int, list[_Run]] = {}
+        for run in prepared.values():  # a prerequisite trained while preparing may be one of these runs
+            if not (run.run_dir / "results.json").is_file():
+                stacks.setdefault(run.state["epoch"], []).append(run)
+        for runs in stacks.values():
+            size = len(runs) if stackable(runs[0].config) else 1
+            for i in range(0, len(runs), size):
+                _fit(runs[i:i + size], run_data(runs[0].config), dev, progress, compile, checkpoint_every)
+    return [load_result(run_dir_for(c, runs_dir)) for c in configs]
+
+
+def plan_stacks(configs: list[RunConfig], runs_dir: str | Path | None = None, max_runs: int = 16) -> list[list[RunConfig]]:
+    """The unfinished configs grouped by ``stack_key`` into stacks of at most ``max_runs`` (one if not stackable)."""
+    groups: dict[tuple, list[RunConfig]] = {}
+    for c in configs:
+        if not (run_dir_for(c, runs_dir) / "results.json").is_file():
+            groups.setdefault(stack_key(c), []).append(c)
+    stacks = []
+    for group in groups.values():
+        size = max_runs if stackable(group[0]) else 1
+        stacks += [group[i:i + size] for i in range(0, len(group), size)]
+    return stacks
+
+
+def train_many(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
+               progress: bool = True, max_runs: int = 16, compile: bool = False,
+               checkpoint_every: int = 1, retrain: bool = False) -> list[RunResult]:
+    """Train a grid in this process, one ``train_group`` per stack of ``plan_stacks``; results in order.
+
+    PLD-style prerequisites are trained (alone) when their dependent's targets are built.
+    """
+    for stack in plan_stacks(configs, runs_dir, max_runs):
+        train_group(stack, runs_dir, device, progress, compile, checkpoint_every, retrain)
+    return [load_result(run_dir_for(c, runs_dir)) for c in configs]
+
+
+def train(config: RunConfig, runs_dir: str | Path | None = None, device: str | None = None,
+          progress: bool = True, retrain: bool = False) -> RunResult:
+    """Train ``config`` (or load its finished run) and return its scores: the stack of one run."""
+    return train_group([config], runs_dir, device, progress, retrain=retrain)[0]

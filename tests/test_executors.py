@@ -1,0 +1,52 @@
+"""Stacks fanned out to submitit (its local executor) and to a local Ray give the runs trained here."""
+import dataclasses
+
+import pytest
+
+from avvp_lib.config import DataConfig, RunConfig, TrainConfig
+from avvp_lib.executors import ExecutorOptions, train_grid
+from avvp_lib.train import train
+
+ONE_EPOCH = TrainConfig(epochs=1, batch_size=32, lr=3e-4, step_size=1, gamma=0.5, seed=3)
+
+
+def configs(world) -> list[RunConfig]:
+    base = RunConfig(name="x", data=DataConfig(data_dir=str(world)), train=ONE_EPOCH)
+    return [base.replace(name="x_s3"), base.replace(name="x_s4", train=dataclasses.replace(ONE_EPOCH, seed=4, lr=1e-3))]
+
+
+@pytest.fixture(scope="module")
+def here(smoke_world, tmp_path_factory):
+    root = tmp_path_factory.mktemp("here")
+    return [train(c, root, "cpu", progress=False) for c in configs(smoke_world)]
+
+
+def check(results, reference, runs_dir):
+    assert [r.config for r in results] == [r.config for r in reference]
+    assert all(r.run_dir.parent == runs_dir for r in results)
+    for got, want in zip(results, reference):
+        assert got.best_epoch == want.best_epoch
+        assert got.test == pytest.approx(want.test, abs=1e-4)
+
+
+def test_submitit_local_executor(smoke_world, tmp_path, here):
+    opts = ExecutorOptions(max_runs=1, slurm_cluster="local", log_dir=str(tmp_path / "logs"))  # two jobs
+    results = train_grid(configs(smoke_world), tmp_path / "runs", "cpu", "slurm", opts, progress=False)
+    check(results, here, tmp_path / "runs")
+    assert list((tmp_path / "logs").glob("*_result.pkl"))  # the runs came back from submitit jobs
+
+
+def test_local_ray(smoke_world, tmp_path, here):
+    import ray  # a heavy import, only for this test
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        results = train_grid(configs(smoke_world), tmp_path / "runs", "cpu", "ray", ExecutorOptions(), progress=False)
+    finally:
+        ray.shutdown()
+    check(results, here, tmp_path / "runs")
+
+
+def test_unknown_executor(tmp_path):
+    with pytest.raises(ValueError, match="unknown executor"):
+        train_grid([], tmp_path, executor="dask")
