@@ -44,6 +44,8 @@ class StackedAdam:
         bias_correction2_sqrt = (1 - beta2 ** self.steps) ** 0.5
         neg_step = (-lr / (1 - beta1 ** self.steps)).to(self.params[0].dtype)
         for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
+            if p.grad is None:  # unused in this step (e.g. a backbone's auxiliary-loss head): left alone, as torch's Adam
+                continue
             m.lerp_(p.grad, 1 - beta1)
             v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
             denom = (v.sqrt() / bias_correction2_sqrt).add_(self.eps)

@@ -77,7 +77,7 @@ def test_cache_key_includes_the_segment_rule(tmp_path):
         p.parent.mkdir(parents=True, exist_ok=True)
         np.save(p, rng.standard_normal((80, 2048)).astype(np.float32))
     assert load_features(tmp_path, "res152", IDS, progress=False).shape == (2, 10, 2048)
-    assert load_features(tmp_path, "res152", IDS, reduce_frames=False, progress=False).shape == (2, 80, 2048)
+    assert load_features(tmp_path, "res152", IDS, segment_rule="frames", progress=False).shape == (2, 80, 2048)
     assert load_features(tmp_path, "res152", IDS, progress=False).shape == (2, 10, 2048)
 
 
