@@ -24,9 +24,6 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
-case "$PROFILE" in smoke|default|llp) ;; *) echo "unknown profile '$PROFILE' (smoke, default, llp)" >&2; exit 2 ;; esac
-if [[ "$PROFILE" == llp && -z "$DATA_DIR" ]]; then echo "--profile llp needs --data-dir PATH" >&2; exit 2; fi
-
 export PYTHONHASHSEED=0  # HF_HUB_OFFLINE is left to the caller (tests and CI set it)
 start=$(date +%s)
 
@@ -41,7 +38,15 @@ else
   PY=.venv/bin/python
 fi
 
-# 2. A device this machine lacks is refused before any work (not after reusing CPU runs).
+# 2. The profile (names live in avvp_lib.experiments.PROFILES) and the device, checked before any
+#    work: a device this machine lacks is refused (not after reusing CPU runs).
+$PY -c 'import sys
+from avvp_lib.experiments import PROFILES
+name, data_dir = sys.argv[1], sys.argv[2]
+if name not in PROFILES:
+    sys.exit(f"error: unknown profile {name!r}; expected one of {sorted(PROFILES)}")
+if not PROFILES[name].synthetic and not data_dir:
+    sys.exit(f"error: --profile {name} (real LLP features) needs --data-dir PATH")' "$PROFILE" "$DATA_DIR" || exit 2
 if [[ -n "$DEVICE" ]]; then
   $PY -c 'import sys
 from avvp_lib.devices import DeviceError, pick_device

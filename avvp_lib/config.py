@@ -123,8 +123,11 @@ def _default(f: dataclasses.Field) -> Any:
 
 
 def _plain(obj: Any) -> Any:
+    """JSON-ready form of a config; an int given for a float field is written as a float (alpha=4 is alpha=4.0)."""
     if is_dataclass(obj):
-        out = {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)
+        hints = typing.get_type_hints(type(obj))
+        as_float = lambda name, v: float(v) if hints.get(name) is float and type(v) is int else v  # noqa: E731
+        out = {f.name: _plain(as_float(f.name, getattr(obj, f.name))) for f in fields(obj)
                if not (f.metadata.get("omit_if_default") and getattr(obj, f.name) == _default(f))}
         if obj.__class__ in SUPERVISION_CONFIGS.values():
             out = {"method": obj.method, **out}

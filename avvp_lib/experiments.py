@@ -114,8 +114,8 @@ def tables(p: Profile) -> list[Table]:
     v = vplan_runs(p)
     lsld = lsld_run(p, "lsld")
     han_clip = lsld_run(p, "lsld_han_clip", HANLabels())
-    shortened = (f"{p.name} profile: {p.epochs} epochs per run (papers: VPLAN 30, LSLD 20)" if p.epochs else "")
-    grid_note = (f"; the 16-run grid uses {p.grid_epochs} epochs" if p.grid_epochs else "")
+    shortened = (f"{p.name} profile: {p.epochs} epochs per run (papers: VPLAN 30, LSLD 20)." if p.epochs else "")
+    grid_note = (f" The 16-run grid uses {p.grid_epochs} epochs." if p.grid_epochs else "")
     cited = lambda keys: tuple(Row(k, note=NOT_HERE) for k in keys)  # noqa: E731
     plg = lambda tau, prompt: VPLANConfig(tau=tau, prompt=prompt)  # noqa: E731
     return [

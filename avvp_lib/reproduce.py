@@ -79,7 +79,7 @@ def run_all(profile: Profile, device: str | None = None, progress: bool = True, 
 
 
 @lru_cache(maxsize=8)
-def _split(profile: Profile, name: str, kinds: tuple[str, ...] = ()) -> LLPSplit:
+def split_for_labels(profile: Profile, name: str, kinds: tuple[str, ...] = ()) -> LLPSplit:
     """A split's labels and GT (no features), less the videos without ``kinds`` when the profile skips them."""
     split = load_split(resolve(profile.data_dir), name, annotations_dir=resolve(profile.annotations_dir)
                        if profile.annotations_dir else None, progress=False,
@@ -87,7 +87,7 @@ def _split(profile: Profile, name: str, kinds: tuple[str, ...] = ()) -> LLPSplit
     return drop_missing(split, resolve(profile.data_dir), kinds, profile.missing)
 
 
-def _label_kinds(table: Table) -> tuple[str, ...]:
+def label_kinds(table: Table) -> tuple[str, ...]:
     """CLIP kinds a label-quality table reads (VPLAN / LSLD pseudo labels, PLD's pretrain run)."""
     specs = [r.spec for r in table.rows if r.spec is not None]
     pretrain = table.extra.get("pretrain")
@@ -132,7 +132,7 @@ def _visual_labels(spec, table: Table, profile: Profile, split: LLPSplit) -> np.
 
 def _label_quality(table: Table, profile: Profile, split_name: str, per_video: bool = False) -> dict[str, dict]:
     """Per row, each column's score; ``per_video``: each video's [N] (the table shows their means), no soft scores."""
-    split = _split(profile, split_name, _label_kinds(table))
+    split = split_for_labels(profile, split_name, label_kinds(table))
     out = {}
     for row in table.rows:
         if table.kind == "plg_quality":
@@ -164,12 +164,12 @@ def compute_table(table: Table, profile: Profile, device: str | None = None, pro
     stds: dict[str, dict[str, float]] = {}
     notes: dict[str, str] = {}  # why a row was not run
     scored: dict[str, str] = {}  # "1,140 of 1,200 test videos" when videos were skipped
-    label_reason = availability(_label_kinds(table), profile) if table.kind.endswith("quality") else ""
+    label_reason = availability(label_kinds(table), profile) if table.kind.endswith("quality") else ""
     if label_reason:
         notes = {row.label: label_reason for row in table.rows}
     elif table.kind.endswith("quality"):
         split_name = "train" if table.kind == "train_label_quality" else "val"
-        split = _split(profile, split_name, _label_kinds(table))
+        split = split_for_labels(profile, split_name, label_kinds(table))
         if split.gt_visual is not None:
             ours = _label_quality(table, profile, split_name)
             scored = {row.label: present_note(len(split), split.total, split_name) for row in table.rows}
@@ -276,7 +276,7 @@ def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path 
 
 def _test_scores_per_video(result: RunResult, profile: Profile) -> dict[str, np.ndarray]:
     """The ten LLP metrics of every test video for one finished run (their means are ``result.test``)."""
-    pred, split = result.predictions("test"), _split(profile, "test")
+    pred, split = result.predictions("test"), split_for_labels(profile, "test", run_kinds(result.config))
     pa, pv = binarize(pred["frame"], pred["global"], pred["audio"], pred["visual"], rule=result.config.train.inference)
     return parse_scores_per_video(pa, pv, split.gt_audio, split.gt_visual)
 

@@ -178,3 +178,15 @@ def test_llp_profiles_skip_missing_videos_and_the_short_one_is_short():
     assert short.missing == "skip" and short.data_dir == "data/llp" and short.epochs == 2 and not short.synthetic
     assert get_profile("smoke").missing == "error" and get_profile("llp", missing="error").missing == "error"
     assert lsld_run(short, "lsld").train.epochs == 2 and lsld_run(short, "lsld").data.missing == "skip"
+
+
+def test_figure_titles_say_how_many_videos_were_scored():
+    """A split that lost videos to missing features says so in figure titles; a complete one adds nothing."""
+    import numpy as np
+
+    from avvp_lib.data.splits import LLPSplit
+
+    full = LLPSplit("test", ["a" * 11, "b" * 11], ["a" * 11, "b" * 11], np.zeros((2, 25)), total=2)
+    assert full.caption_note == ""
+    part = full.subset(np.array([True, False]))
+    assert part.total == 2 and part.caption_note == " (1 of 2 test videos)"

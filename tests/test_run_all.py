@@ -36,7 +36,16 @@ def test_run_all_refuses_cuda_at_once_and_leaves_hf_hub_offline_alone(tmp_path):
     proc, seen = _run_all(tmp_path, "--profile", "smoke", "--device", "cuda")
     assert proc.returncode == 2 and "CUDA is not available" in proc.stderr
     assert "==" not in proc.stdout  # no notebook started
-    assert seen == ["unset"]  # not forced on a user who has network
+    assert set(seen) == {"unset"}  # not forced on a user who has network
+
+
+def test_run_all_takes_profile_names_from_the_library(tmp_path):
+    from avvp_lib.experiments import PROFILES
+
+    proc, _ = _run_all(tmp_path, "--profile", "nope")
+    assert proc.returncode == 2 and all(name in proc.stderr for name in PROFILES) and "==" not in proc.stdout
+    proc, _ = _run_all(tmp_path, "--profile", "llp-short")  # a real-LLP profile needs its data
+    assert proc.returncode == 2 and "--data-dir" in proc.stderr
 
 
 def test_run_all_failure_shows_the_bundles_error_line(tmp_path):

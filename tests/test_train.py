@@ -77,3 +77,10 @@ def test_methods_plug_into_the_same_loop(smoke_world, tmp_path):
         r = train(c, tmp_path, "cpu", progress=False)
         assert all(0 <= v <= 100 for v in r.test.values())
     assert any(p.name.startswith("vplan_plg_rl-") for p in tmp_path.iterdir())  # PLD's eq. 9 prerequisite
+
+
+def test_an_int_for_a_float_field_is_the_same_run():
+    """LSLD Table 4(a)'s alpha=4 cell is the LSLD default run (alpha=4.0), not a second run."""
+    a = RunConfig(name="a", supervision=LSLDConfig(alpha=4, beta=0.4))
+    b = RunConfig(name="b", supervision=LSLDConfig(alpha=4.0, beta=0.4))
+    assert config_hash(a) == config_hash(b) and to_dict(a)["supervision"]["alpha"] == 4.0

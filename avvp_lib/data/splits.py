@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from avvp_lib.data.annotations import load_dense_labels, load_weak_labels, report
-from avvp_lib.data.feature_files import MISSING_RULES, missing_videos
+from avvp_lib.data.feature_files import MISSING_RULES, missing_videos, present_note
 from avvp_lib.data.features import FeatureError, load_features
 from avvp_lib.data.legacy_eval import load_dense_labels_exact
 
@@ -32,6 +32,12 @@ class LLPSplit:
 
     def __len__(self) -> int:
         return len(self.video_ids)
+
+    @property
+    def caption_note(self) -> str:
+        """' (1,140 of 1,200 test videos)' for figure titles when videos were skipped, else ''."""
+        note = present_note(len(self), self.total, self.name) if self.total >= 0 else ""
+        return f" ({note})" if note else ""
 
     def subset(self, keep: np.ndarray) -> "LLPSplit":
         """The videos where ``keep`` (bool [N]) holds; features are not carried over."""
