@@ -29,7 +29,7 @@ def _synth(args: argparse.Namespace) -> None:
     from avvp_lib.synthetic.world import WorldConfig, build_world
 
     size = args.size or ("llp-size" if args.labels_from else "default")
-    labels_from = str(Path(args.labels_from).resolve()) if args.labels_from else None
+    labels_from = str(resolve(args.labels_from)) if args.labels_from else None
     out = build_world(args.out, WorldConfig(size=size, seed=args.seed, labels_from=labels_from,
                                             features=not args.labels_only))
     source = f", labels from {labels_from}" if labels_from else ""
@@ -99,7 +99,7 @@ def _reproduce(args: argparse.Namespace) -> None:
     profile = get_profile(args.profile, args.data_dir, args.missing, args.eval_audio)
     options = ExecutorOptions(max_runs=args.max_runs, gpus_per_stack=args.gpus_per_stack,
                               slurm_partition=args.slurm_partition, ray_address=args.ray_address)
-    frames = reproduce(profile, args.device, executor=args.executor, options=options)
+    frames = reproduce(profile, args.device, executor=args.executor, options=options, retrain=args.retrain)
     print(f"{len(frames)} tables written to outputs/tables/{args.profile}/")
 
 
@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-audio", default=None, type=_path, help="score audio against this eval CSV (the legacy 2020 file)")
     p.add_argument("--clip-checkpoint", action="append", default=[], metavar="KIND=PATH",
                    help="local CLIP weights for the pseudo-label text encoders, per kind (real LLP only)")
+    p.add_argument("--retrain", action="store_true",
+                   help="retrain finished runs whose data or text encoder changed, instead of stopping")
     p.add_argument("--device", default=None)
     p.add_argument("--executor", default="local", choices=["local", "slurm", "ray"],
                    help="where stacks of runs train: this process, Slurm jobs (submitit), or Ray tasks")

@@ -17,11 +17,16 @@ import numpy as np
 import torch
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """Binary file object whose content replaces ``path`` only when the block ends without error."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results and caches get the usual permissions
     try:
         with os.fdopen(fd, "wb") as f:
             yield f

@@ -207,6 +207,8 @@ def compare(a: Evidence, b: Evidence, sign: int = 1, row_b: str = "") -> Compari
         return Comparison(row_b, sign * (a.mean - b.mean), welch_p(a.seeds, b.seeds),
                           f"Welch t over seeds ({len(a.seeds)} vs {len(b.seeds)})")
     if a.per_video is not None and b.per_video is not None:
+        if len(a.per_video) != len(b.per_video):  # e.g. rows that lost different videos to missing features
+            return Comparison(row_b, sign * (a.mean - b.mean), math.nan, "rows scored on other videos, no test")
         return Comparison(row_b, sign * float(np.mean(a.per_video) - np.mean(b.per_video)),
                           paired_bootstrap_p(a.per_video, b.per_video), f"paired bootstrap over {len(a.per_video)} videos")
     return Comparison(row_b, sign * (a.mean - b.mean), math.nan, "single value, no test")

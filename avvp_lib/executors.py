@@ -12,7 +12,7 @@ from pathlib import Path
 
 from avvp_lib.config import RunConfig
 from avvp_lib.paths import OUTPUTS_DIR, resolve
-from avvp_lib.train import RunResult, load_result, plan_stacks, run_dir_for, train_group, train_many
+from avvp_lib.train import RunResult, check_finished, load_result, plan_stacks, run_dir_for, train_group, train_many
 
 EXECUTORS = ("local", "slurm", "ray")
 
@@ -57,14 +57,18 @@ def _ray(stacks: list[list[RunConfig]], runs_dir: str, device: str | None, opts:
 
 
 def train_grid(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
-               executor: str = "local", options: ExecutorOptions | None = None, progress: bool = True) -> list[RunResult]:
-    """Train (or load) every config, one ``train_group`` per stack on ``executor``; results in order."""
+               executor: str = "local", options: ExecutorOptions | None = None, progress: bool = True,
+               retrain: bool = False) -> list[RunResult]:
+    """Train (or load) every config, one ``train_group`` per stack on ``executor``; results in order.
+
+    Finished runs made from other inputs raise ``runs.StaleRunError`` (``retrain``: they train again)."""
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; expected one of {EXECUTORS}")
     opts = options or ExecutorOptions()
     root = str(resolve(runs_dir or OUTPUTS_DIR / "runs"))
     if executor == "local":
-        return train_many(configs, root, device, progress, opts.max_runs)
+        return train_many(configs, root, device, progress, opts.max_runs, retrain=retrain)
+    check_finished(configs, root, retrain)
     stacks = plan_stacks(configs, root, opts.max_runs)
     if stacks:
         (_slurm if executor == "slurm" else _ray)(stacks, root, device, opts)

@@ -37,12 +37,12 @@ class StackedAdam:
 
     @torch.no_grad()
     def step(self, lr: Tensor) -> None:
-        """One update; ``lr`` [R] float64 on the parameters' device (float64 so that ``lr / (1 - beta1^t)``
-        rounds once, to the float32 step size torch's Adam uses)."""
+        """One update; ``lr`` [R] float64 on the CPU (float64 so that ``lr / (1 - beta1^t)`` rounds once,
+        to the float32 step size torch's Adam uses; on the CPU since some devices have no float64)."""
         beta1, beta2 = self.betas
         self.steps += 1
         bias_correction2_sqrt = (1 - beta2 ** self.steps) ** 0.5
-        neg_step = (-lr / (1 - beta1 ** self.steps)).to(self.params[0].dtype)
+        neg_step = (-lr / (1 - beta1 ** self.steps)).to(self.params[0].device, self.params[0].dtype)
         for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
             if p.grad is None:  # unused in this step (e.g. a backbone's auxiliary-loss head): left alone, as torch's Adam
                 continue

@@ -70,11 +70,12 @@ def availability(kinds: tuple[str, ...], profile: Profile) -> str:
 
 
 def run_all(profile: Profile, device: str | None = None, progress: bool = True, executor: str = "local",
-            options: ExecutorOptions | None = None) -> dict[str, list[RunResult]]:
+            options: ExecutorOptions | None = None, retrain: bool = False) -> dict[str, list[RunResult]]:
     """Train (or load) every run the tables need whose features exist, as stacks of runs on ``executor``;
     returns results by run name."""
     runs = {cfg.name: seeded(cfg, profile) for cfg in all_runs(profile) if not availability(run_kinds(cfg), profile)}
-    results = iter(train_grid([c for cs in runs.values() for c in cs], runs_dir(profile), device, executor, options, progress))
+    results = iter(train_grid([c for cs in runs.values() for c in cs], runs_dir(profile), device, executor, options,
+                              progress, retrain))
     return {name: [next(results) for _ in cs] for name, cs in runs.items()}
 
 
@@ -292,6 +293,9 @@ def claim_evidence(profile: Profile, claims: tuple[Claim, ...] = CLAIMS, device:
         table, out[claim.key] = by_key[claim.table], {}
         rows = {r.label: r for r in table.rows}
         for label in (claim.row_a, *claim.rows_b):
+            kinds = run_kinds(rows[label].run) if table.kind == "runs" else label_kinds(table)
+            if availability(kinds, profile):  # a row without its features is not run: "not resolved"
+                continue
             if table.kind == "runs":
                 results = run_with_seeds(rows[label].run, profile, device, progress=False)
                 seeds = np.array([r.test[claim.metric] for r in results])
@@ -324,9 +328,10 @@ def write_claims(profile: Profile, device: str | None = None, out_dir: Path | No
 
 
 def reproduce(profile: Profile, device: str | None = None, progress: bool = True, executor: str = "local",
-              options: ExecutorOptions | None = None) -> dict[str, pd.DataFrame]:
-    """Every table of ``profile``: train what is missing (stacks on ``executor``), compute, write; then the claims dashboard."""
-    results = run_all(profile, device, progress, executor, options)
+              options: ExecutorOptions | None = None, retrain: bool = False) -> dict[str, pd.DataFrame]:
+    """Every table of ``profile``: train what is missing (stacks on ``executor``), compute, write; then the claims
+    dashboard. ``retrain``: finished runs made from other data or another text encoder train again."""
+    results = run_all(profile, device, progress, executor, options, retrain)
     used = tuple(dict.fromkeys(k for c in all_runs(profile) if c.name in results for k in run_kinds(c)))
     write_missing_report(profile, used, tables_dir(profile))
     frames = {}

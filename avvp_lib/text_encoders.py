@@ -73,7 +73,8 @@ def get_text_encoder(data_dir: str | Path, clip_kind: str, device: str | None = 
     """The synthetic encoder for a synthetic world, else the real CLIP matching ``clip_kind``."""
     if is_synthetic(data_dir):
         return SyntheticTextEncoder.from_world(data_dir)
-    return _clip_text_encoder(clip_kind, device)
+    _, pretrained, _ = resolve_pretrained(clip_kind)  # the cache follows a changed $AVVP_CLIP_CHECKPOINT_*
+    return _clip_text_encoder(clip_kind, device, pretrained)
 
 
 def text_encoder_identity(data_dir: str | Path, clip_kind: str) -> dict:
@@ -104,11 +105,11 @@ def _sha256(path: Path, size: int, mtime_ns: int, inode: int) -> str:
 
 
 @functools.lru_cache(maxsize=2)
-def _clip_text_encoder(clip_kind: str, device: str | None) -> TextEncoder:
-    """One loaded CLIP per kind and process (its prompt embeddings are cached inside)."""
+def _clip_text_encoder(clip_kind: str, device: str | None, pretrained: str) -> TextEncoder:
+    """One loaded CLIP per kind, weights and process (its prompt embeddings are cached inside)."""
     from avvp_lib.clip_encoder import ClipEncoder
 
-    return ClipEncoder.for_kind(clip_kind, device=device)
+    return ClipEncoder.for_kind(clip_kind, pretrained, device=device)
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

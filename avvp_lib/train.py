@@ -255,9 +255,11 @@ def _prepare(config: RunConfig, run_dir: Path, data: dict[str, LLPSplit], dev: t
              fingerprint: dict, retrain: bool) -> _Run:
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(run_dir / "config.json", json.dumps(to_dict(config), indent=2))
-    for s in SPLITS:
+    for s in SPLITS:  # this run's list of videos without features (none: no file, not an older run's)
         if data[s].missing:
             write_missing_csv(run_dir / f"missing_{s}.csv", data[s].missing)
+        else:
+            (run_dir / f"missing_{s}.csv").unlink(missing_ok=True)
     torch.manual_seed(config.train.seed)
     ctx = BuildContext(config, data["train"], run_dir.parent, dev, progress, retrain)
     targets = build_targets(config.supervision, ctx).to(dev)
@@ -290,7 +292,7 @@ def _train_epoch(forward: nn.Module, runs: list[_Run], opt: StackedAdam, train_i
     """One epoch of every run of the stack; returns each run's mean batch loss (one host sync)."""
     audio, visual = train_inputs
     dev, n, tcs = audio.device, len(audio), [r.config.train for r in runs]
-    lr = torch.tensor([step_lr(tc.lr, tc.step_size, tc.gamma, epoch) for tc in tcs], dtype=torch.float64, device=dev)
+    lr = torch.tensor([step_lr(tc.lr, tc.step_size, tc.gamma, epoch) for tc in tcs], dtype=torch.float64)  # CPU: no float64 on MPS
     order = torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(tc.seed * 1000 + epoch))
                          for tc in tcs]).to(dev)
     loss_sum, batch_size = torch.zeros(len(runs), device=dev), tcs[0].batch_size
@@ -387,11 +389,14 @@ def train_group(configs: list[RunConfig], runs_dir: str | Path | None = None, de
             d = run_dir_for(c, runs_dir)
             if d in prepared:
                 continue
-            locks.enter_context(run_lock(d))
+            lock = contextlib.ExitStack()  # a finished run's lock is released at once, a run to train keeps it
+            lock.enter_context(run_lock(d))
             data = run_data(c)
             fingerprint = run_fingerprint(c, data)
             if (d / "results.json").is_file() and reusable(d, fingerprint, retrain):
+                lock.close()
                 continue
+            locks.enter_context(lock)
             begin_run(d, fingerprint, retrain)
             prepared[d] = _prepare(c, d, data, dev, progress, fingerprint, retrain)  # may train a prerequisite run
         stacks: dict[int, list[_Run]] = {}
@@ -403,6 +408,16 @@ def train_group(configs: list[RunConfig], runs_dir: str | Path | None = None, de
             for i in range(0, len(runs), size):
                 _fit(runs[i:i + size], run_data(runs[0].config), dev, progress, compile, checkpoint_every)
     return [load_result(run_dir_for(c, runs_dir)) for c in configs]
+
+
+def check_finished(configs: list[RunConfig], runs_dir: str | Path | None = None, retrain: bool = False) -> None:
+    """The stale-run check of ``train_group`` for the finished runs of a grid, before it is planned:
+    a finished run made from other inputs raises ``runs.StaleRunError`` or, with ``retrain``, is cleared."""
+    for c in configs:
+        d = run_dir_for(c, runs_dir)
+        if (d / "results.json").is_file():
+            with run_lock(d):
+                reusable(d, run_fingerprint(c, run_data(c)), retrain)
 
 
 def plan_stacks(configs: list[RunConfig], runs_dir: str | Path | None = None, max_runs: int = 16) -> list[list[RunConfig]]:
@@ -425,6 +440,7 @@ def train_many(configs: list[RunConfig], runs_dir: str | Path | None = None, dev
 
     PLD-style prerequisites are trained (alone) when their dependent's targets are built.
     """
+    check_finished(configs, runs_dir, retrain)
     for stack in plan_stacks(configs, runs_dir, max_runs):
         train_group(stack, runs_dir, device, progress, compile, checkpoint_every, retrain)
     return [load_result(run_dir_for(c, runs_dir)) for c in configs]

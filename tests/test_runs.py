@@ -73,7 +73,7 @@ def test_missing_clip_checkpoint_is_not_served_from_an_old_run(smoke_world, tmp_
     checkpoint = tmp_path / "vitb16.pt"
     checkpoint.write_bytes(b"weights v1")
     monkeypatch.setenv("AVVP_CLIP_CHECKPOINT_VITB16", str(checkpoint))
-    monkeypatch.setattr(text_encoders, "_clip_text_encoder", lambda kind, device: tiny_clip_encoder())
+    monkeypatch.setattr(text_encoders, "_clip_text_encoder", lambda kind, device, pretrained: tiny_clip_encoder())
     cfg = _config(data, supervision=LSLDConfig())
     first = train(cfg, tmp_path / "runs", "cpu", progress=False)
     encoder = json.loads((first.run_dir / "results.json").read_text())["fingerprint"]["text_encoder"]
@@ -146,3 +146,18 @@ def test_interrupted_run_does_not_resume_on_other_data(smoke_world, tmp_path, mo
     fresh = train(cfg, tmp_path / "runs", "cpu", progress=False, retrain=True)
     assert fresh.history()[0]["epoch"] == 1 and len(fresh.history()) == 2
     assert fresh.test == train(cfg, tmp_path / "other_runs", "cpu", progress=False).test  # as if never interrupted
+
+
+def test_a_grid_refuses_or_retrains_stale_finished_runs(smoke_world, tmp_path):
+    """The grid path (train_many, as reproduce uses) checks finished runs too, and --retrain retrains them."""
+    from avvp_lib.train import train_many
+
+    data = _copy_world(smoke_world, tmp_path / "data")
+    cfgs = [_config(data), _config(data, supervision=LSLDConfig())]
+    first = train_many(cfgs, tmp_path / "runs", "cpu", progress=False)
+    for p in (data / "feats" / "vggish").glob("*.npy"):  # all audio features zeroed
+        np.save(p, np.zeros((10, 128), np.float32))
+    with pytest.raises(StaleRunError, match="feature vggish changed"):
+        train_many(cfgs, tmp_path / "runs", "cpu", progress=False)
+    again = train_many(cfgs, tmp_path / "runs", "cpu", progress=False, retrain=True)
+    assert [r.run_dir for r in again] == [r.run_dir for r in first] and again[0].test != first[0].test
