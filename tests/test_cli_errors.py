@@ -4,7 +4,6 @@ import torch
 import yaml
 
 from avvp_lib.__main__ import load_config, main
-from avvp_lib.config import ConfigError
 from avvp_lib.devices import DeviceError, pick_device
 from avvp_lib.paths import REPO_ROOT
 
