@@ -93,7 +93,12 @@ def data_version(data: DataConfig, kinds: tuple[str, ...] | None = None) -> str:
     root = resolve(data.data_dir)
     ann = resolve(data.annotations_dir) if data.annotations_dir else root
     features = [p for k in (kinds or (data.audio, *data.visual)) for p in sorted((root / "feats" / k).glob("*.npy"))]
-    return files_signature(_manifests(ann) + features)
+    scored_against = [resolve(data.eval_audio)] if data.eval_audio else []  # a legacy audio GT file
+    return files_signature(_manifests(ann) + [p for p in scored_against if p.is_file()] + features)
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "missing file"
 
 
 def _manifests(ann: Path) -> list[Path]:
@@ -128,7 +133,8 @@ def run_fingerprint(config: RunConfig, splits: dict[str, LLPSplit]) -> dict:
             h.update(f"{name}:{_array_digest(arr)};".encode())
         features[kind] = h.hexdigest()[:16]
     return {
-        "annotations": {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in _manifests(ann)},
+        "annotations": {**{p.name: _file_digest(p) for p in _manifests(ann)},
+                        **({f"eval_audio {data.eval_audio}": _file_digest(resolve(data.eval_audio))} if data.eval_audio else {})},
         "features": features,
         "text_encoder": text_encoder_identity(resolve(data.data_dir), clip_kind) if clip_kind else None,
     }

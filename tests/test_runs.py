@@ -161,3 +161,19 @@ def test_a_grid_refuses_or_retrains_stale_finished_runs(smoke_world, tmp_path):
         train_many(cfgs, tmp_path / "runs", "cpu", progress=False)
     again = train_many(cfgs, tmp_path / "runs", "cpu", progress=False, retrain=True)
     assert [r.run_dir for r in again] == [r.run_dir for r in first] and again[0].test != first[0].test
+
+
+def test_a_changed_eval_audio_file_is_named(smoke_world, tmp_path):
+    """Scoring against another audio GT file (--eval-audio) records that file; editing it makes the run stale."""
+    import dataclasses
+
+    data = _copy_world(smoke_world, tmp_path / "data")
+    legacy = tmp_path / "legacy_eval_audio.csv"
+    shutil.copy(data / "AVVP_eval_audio.csv", legacy)
+    cfg = _config(data)
+    cfg = cfg.replace(data=dataclasses.replace(cfg.data, eval_audio=str(legacy)))
+    train(cfg, tmp_path / "runs", "cpu", progress=False)
+    lines = legacy.read_text().splitlines(keepends=True)
+    legacy.write_text("".join(lines[:-1]))  # one GT row fewer
+    with pytest.raises(StaleRunError, match="eval_audio"):
+        train(cfg, tmp_path / "runs", "cpu", progress=False)
