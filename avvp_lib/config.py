@@ -117,6 +117,11 @@ class RunConfig:
     def replace(self, **changes: Any) -> "RunConfig":
         return dataclasses.replace(self, **changes)
 
+    def feature_kinds(self) -> tuple[str, ...]:
+        """Feature kinds the run reads: its model inputs, then the CLIP kind its pseudo labels come from."""
+        clip = getattr(self.supervision, "clip_kind", None)
+        return tuple(dict.fromkeys((self.data.audio, *self.data.visual, *([clip] if clip else []))))
+
 
 def _default(f: dataclasses.Field) -> Any:
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default

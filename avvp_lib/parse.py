@@ -28,6 +28,7 @@ from avvp_lib.extract.video import FPS, DecodeError, DecodedClip, decode_video
 from avvp_lib.extract.vggish import VGGish, load_vggish
 from avvp_lib.figures import parse_timeline, save
 from avvp_lib.metrics import binarize
+from avvp_lib.devices import pick_device
 from avvp_lib.train import build_backbone
 from avvp_lib.vocabulary import CLASSES
 
@@ -57,7 +58,7 @@ def load_trained_run(run_dir: str | Path, device: str | None = None) -> TrainedR
             raise FileNotFoundError(f"{run_dir / name} not found: --run must be a finished run folder "
                                     "(outputs/runs/<profile>/<name>-<hash>/)")
     config = from_dict(json.loads((run_dir / "results.json").read_text())["config"])
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = pick_device(device)
     model = build_backbone(config, READABLE_SHAPES[config.data.audio][-1],
                            tuple(READABLE_SHAPES[k][-1] for k in config.data.visual))
     model.load_state_dict(torch.load(run_dir / "best.pt", map_location=dev))

@@ -33,7 +33,7 @@ from avvp_lib.methods.lsld import lsld_for_split
 from avvp_lib.methods.vplan import VPLANConfig, plg_for_split, pld_for_split, video_precision_recall_per_video
 from avvp_lib.metrics import METRIC_KEYS, binarize, parse_scores_per_video, soft_label_scores, visual_scores_per_video
 from avvp_lib.paths import OUTPUTS_DIR, resolve
-from avvp_lib.train import RunResult, run_kinds, train
+from avvp_lib.train import RunResult, train
 
 PAPER_NUMBERS = Path(__file__).with_name("tables") / "paper_numbers.yaml"
 SYNTHETIC_TAG = "synthetic world — not comparable to the paper"
@@ -73,7 +73,7 @@ def run_all(profile: Profile, device: str | None = None, progress: bool = True, 
             options: ExecutorOptions | None = None, retrain: bool = False) -> dict[str, list[RunResult]]:
     """Train (or load) every run the tables need whose features exist, as stacks of runs on ``executor``;
     returns results by run name."""
-    runs = {cfg.name: seeded(cfg, profile) for cfg in all_runs(profile) if not availability(run_kinds(cfg), profile)}
+    runs = {cfg.name: seeded(cfg, profile) for cfg in all_runs(profile) if not availability(cfg.feature_kinds(), profile)}
     results = iter(train_grid([c for cs in runs.values() for c in cs], runs_dir(profile), device, executor, options,
                               progress, retrain))
     return {name: [next(results) for _ in cs] for name, cs in runs.items()}
@@ -92,7 +92,7 @@ def label_kinds(table: Table) -> tuple[str, ...]:
     """CLIP kinds a label-quality table reads (VPLAN / LSLD pseudo labels, PLD's pretrain run)."""
     specs = [r.spec for r in table.rows if r.spec is not None]
     pretrain = table.extra.get("pretrain")
-    return tuple(dict.fromkeys([s.clip_kind for s in specs] + (list(run_kinds(pretrain)) if pretrain else [])))
+    return tuple(dict.fromkeys([s.clip_kind for s in specs] + (list(pretrain.feature_kinds()) if pretrain else [])))
 
 
 def write_missing_report(profile: Profile, kinds: tuple[str, ...], out_dir: Path) -> dict[str, int]:
@@ -177,7 +177,7 @@ def compute_table(table: Table, profile: Profile, device: str | None = None, pro
     elif table.kind == "runs":
         for row in table.rows:
             if row.run is not None:
-                notes[row.label] = availability(run_kinds(row.run), profile)
+                notes[row.label] = availability(row.run.feature_kinds(), profile)
                 if not notes[row.label]:
                     results = run_with_seeds(row.run, profile, device, progress)
                     ours[row.label], stds[row.label] = _mean_std(results)
@@ -277,7 +277,7 @@ def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path 
 
 def _test_scores_per_video(result: RunResult, profile: Profile) -> dict[str, np.ndarray]:
     """The ten LLP metrics of every test video for one finished run (their means are ``result.test``)."""
-    pred, split = result.predictions("test"), split_for_labels(profile, "test", run_kinds(result.config))
+    pred, split = result.predictions("test"), split_for_labels(profile, "test", result.config.feature_kinds())
     pa, pv = binarize(pred["frame"], pred["global"], pred["audio"], pred["visual"], rule=result.config.train.inference)
     return parse_scores_per_video(pa, pv, split.gt_audio, split.gt_visual)
 
@@ -293,7 +293,7 @@ def claim_evidence(profile: Profile, claims: tuple[Claim, ...] = CLAIMS, device:
         table, out[claim.key] = by_key[claim.table], {}
         rows = {r.label: r for r in table.rows}
         for label in (claim.row_a, *claim.rows_b):
-            kinds = run_kinds(rows[label].run) if table.kind == "runs" else label_kinds(table)
+            kinds = rows[label].run.feature_kinds() if table.kind == "runs" else label_kinds(table)
             if availability(kinds, profile):  # a row without its features is not run: "not resolved"
                 continue
             if table.kind == "runs":
@@ -332,7 +332,7 @@ def reproduce(profile: Profile, device: str | None = None, progress: bool = True
     """Every table of ``profile``: train what is missing (stacks on ``executor``), compute, write; then the claims
     dashboard. ``retrain``: finished runs made from other data or another text encoder train again."""
     results = run_all(profile, device, progress, executor, options, retrain)
-    used = tuple(dict.fromkeys(k for c in all_runs(profile) if c.name in results for k in run_kinds(c)))
+    used = tuple(dict.fromkeys(k for c in all_runs(profile) if c.name in results for k in c.feature_kinds()))
     write_missing_report(profile, used, tables_dir(profile))
     frames = {}
     for table in tqdm(tables(profile), desc="tables", disable=not progress):

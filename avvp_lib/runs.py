@@ -124,7 +124,7 @@ def run_fingerprint(config: RunConfig, splits: dict[str, LLPSplit]) -> dict:
     ann = resolve(data.annotations_dir) if data.annotations_dir else resolve(data.data_dir)
     clip_kind = getattr(config.supervision, "clip_kind", None)  # the features its pseudo labels come from
     features = {}
-    for kind in dict.fromkeys((data.audio, *data.visual, *([clip_kind] if clip_kind else []))):
+    for kind in config.feature_kinds():
         h = hashlib.sha256()
         for name, split in sorted(splits.items()):
             arr = split.features.get(kind)

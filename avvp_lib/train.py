@@ -58,15 +58,9 @@ def load_run_data(data: DataConfig, extra_kinds: tuple[str, ...] = ()) -> dict[s
     return _load_run_data(data, kinds, data_version(data, kinds))
 
 
-def run_kinds(config: RunConfig) -> tuple[str, ...]:
-    """Feature kinds a run reads: its model inputs, then the CLIP kind its pseudo labels come from."""
-    clip = getattr(config.supervision, "clip_kind", None)
-    return tuple(dict.fromkeys((config.data.audio, *config.data.visual, *([clip] if clip else []))))
-
-
 def run_data(config: RunConfig) -> dict[str, LLPSplit]:
-    """The splits a run trains and is scored on; skipping missing videos drops those lacking any of ``run_kinds``."""
-    return load_run_data(config.data, run_kinds(config) if config.data.missing == "skip" else ())
+    """The splits a run trains and is scored on; skipping missing videos drops those lacking any of its feature kinds."""
+    return load_run_data(config.data, config.feature_kinds() if config.data.missing == "skip" else ())
 
 
 @functools.lru_cache(maxsize=4)
@@ -193,7 +187,7 @@ def _write_predictions(path: Path, preds: dict[str, dict[str, np.ndarray]]) -> N
 def stack_key(config: RunConfig) -> tuple:
     """What the runs of one stack share: data (and, skipping missing videos, the kinds that decide which
     videos stay), model, epochs and batch size; everything else is per run."""
-    kinds = run_kinds(config) if config.data.missing == "skip" else ()
+    kinds = config.feature_kinds() if config.data.missing == "skip" else ()
     return config.data, kinds, config.model, config.train.epochs, config.train.batch_size
 
 

@@ -26,3 +26,21 @@ def smoke_world():
     from avvp_lib.synthetic.world import WorldConfig, build_world
 
     return build_world(resolve("data/synthetic_smoke"), WorldConfig(size="smoke"), progress=False)
+
+
+@pytest.fixture
+def interrupt_after_first_epoch(monkeypatch):
+    """Make the trainer raise KeyboardInterrupt right after its first per-epoch history write; returns
+    ``restore()`` that puts the real writer back (for the resumed run)."""
+    import avvp_lib.train as trainer
+
+    real_write, calls = trainer._write_history, {"n": 0}
+
+    def crash(path, history):
+        real_write(path, history)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "_write_history", crash)
+    return lambda: monkeypatch.setattr(trainer, "_write_history", real_write)

@@ -119,20 +119,12 @@ def test_batched_equals_sequential(smoke_world, tmp_path, sequential):
     assert val == pytest.approx(batched[1].val, abs=1e-4)
 
 
-def test_interrupted_group_resumes_to_the_same_result(smoke_world, tmp_path, monkeypatch, sequential):
+def test_interrupted_group_resumes_to_the_same_result(smoke_world, tmp_path, monkeypatch, sequential,
+                                                      interrupt_after_first_epoch):
     configs = grid(smoke_world)[:3]
-    real_write, calls = trainer._write_history, {"n": 0}
-
-    def crash_after_first_write(path, history):  # run 0 has finished epoch 1, the others have not
-        real_write(path, history)
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(trainer, "_write_history", crash_after_first_write)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt):  # run 0 has finished epoch 1, the others have not
         train_group(configs, tmp_path, "cpu", progress=False)
-    monkeypatch.setattr(trainer, "_write_history", real_write)
+    interrupt_after_first_epoch()  # restore the real writer
     assert len(list(tmp_path.glob("*/last.pt"))) == 1 and not list(tmp_path.glob("*/results.json"))
     stacks, real_fit = [], trainer._fit
     monkeypatch.setattr(trainer, "_fit", lambda runs, *a: stacks.append(len(runs)) or real_fit(runs, *a))

@@ -20,7 +20,7 @@ from avvp_lib.data.splits import load_split
 from avvp_lib.experiments import Row, Table, get_profile, lsld_run, vplan_runs
 from avvp_lib.extract.pipeline import ExtractConfig, parse_checkpoints
 from avvp_lib.reproduce import availability, compute_table, write_table
-from avvp_lib.train import run_kinds, train
+from avvp_lib.train import train
 
 KINDS = ("vggish", "clip_vitb16")
 
@@ -86,8 +86,8 @@ def test_rows_needing_absent_kinds_are_skipped_with_a_reason(smoke_world, tmp_pa
     partial_world(smoke_world, root, 0.0, kinds=("vggish", "res152", "r2plus1d_18"))
     profile = get_profile("smoke", data_dir=str(root))
     v = vplan_runs(profile)
-    assert availability(run_kinds(v["1 HAN"]), profile) == ""
-    assert availability(run_kinds(v["2 + PLG"]), profile) == "needs clip_vitb16 features — see README"
+    assert availability(v["1 HAN"].feature_kinds(), profile) == ""
+    assert availability(v["2 + PLG"].feature_kinds(), profile) == "needs clip_vitb16 features — see README"
     table = Table("t", "Test table", "runs", (Row("LSLD", run=lsld_run(profile, "lsld")),))
     df = compute_table(table, profile, "cpu", progress=False)
     assert set(df["note"]) == {"needs clip_vitb16 features — see README"} and df["ours"].isna().all()

@@ -31,22 +31,12 @@ def test_finished_run_is_loaded_not_recomputed(cfg, tmp_path):
     assert again.run_dir == first.run_dir and (first.run_dir / "results.json").stat().st_mtime_ns == mtime
 
 
-def test_interrupted_run_resumes_to_the_same_result(cfg, tmp_path, monkeypatch):
-    reference = train(cfg, tmp_path / "ref", "cpu", progress=False)
-    import avvp_lib.train as trainer
-
-    calls = {"n": 0}
-    real_write = trainer._write_history
-
-    def crash_after_first_epoch(path, history):
-        real_write(path, history)
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(trainer, "_write_history", crash_after_first_epoch)
+def test_interrupted_run_resumes_to_the_same_result(cfg, tmp_path, interrupt_after_first_epoch):
+    restore = interrupt_after_first_epoch
     with pytest.raises(KeyboardInterrupt):
         train(cfg, tmp_path / "run", "cpu", progress=False)
+    restore()
+    reference = train(cfg, tmp_path / "ref", "cpu", progress=False)
     run_dir = next((tmp_path / "run").iterdir())
     assert (run_dir / "last.pt").is_file() and not (run_dir / "results.json").exists()
     resumed = train(cfg, tmp_path / "run", "cpu", progress=False)
