@@ -35,7 +35,7 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", "data/synthetic_smoke", "smoke", epochs=2, grid_epochs=1),
-    "default": Profile("default", "data/synthetic_default", "default", epochs=4),
+    "default": Profile("default", "data/synthetic_default", "default", epochs=6, seeds=(1, 2, 3)),
     "llp": Profile("llp", "data/llp", None, missing="skip"),
     # the real-LLP path end to end in minutes, before committing to the papers' schedules
     "llp-short": Profile("llp-short", "data/llp", None, epochs=2, grid_epochs=1, missing="skip"),
