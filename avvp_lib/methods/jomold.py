@@ -70,6 +70,12 @@ def estimator_config(run_config, cfg: JoMoLDConfig):
     return run_config.replace(name="jomold_estimator", supervision=HANLabels(cfg.audio_keep, cfg.visual_keep))
 
 
+def jomold_requires(run_config) -> tuple:
+    """Step 1's noise estimator, unless the noise ratios come from a file."""
+    cfg = run_config.supervision
+    return () if cfg.noise_ratio_file else (estimator_config(run_config, cfg),)
+
+
 # ---------------------------------------------------------------- step 2
 def estimate_noise_ratios(audio_prob: np.ndarray, visual_prob: np.ndarray, labels: np.ndarray,
                           cfg: JoMoLDConfig = JoMoLDConfig()) -> dict[str, np.ndarray]:
@@ -207,7 +213,8 @@ def noise_ratios_for(ctx, cfg: JoMoLDConfig) -> dict[str, np.ndarray]:
     """Steps 1-2: the estimator's train predictions turned into noise ratios (or the given file)."""
     if cfg.noise_ratio_file:
         return load_noise_ratios(resolve(cfg.noise_ratio_file))
-    pred = ctx.run(estimator_config(ctx.config, cfg)).predictions("train")
+    (estimator,) = jomold_requires(ctx.config)
+    pred = ctx.run(estimator).predictions("train")
     return estimate_noise_ratios(pred["audio"], pred["visual"], ctx.train.labels, cfg)
 
 

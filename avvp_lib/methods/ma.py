@@ -65,6 +65,12 @@ def base_config(run_config, cfg: MAConfig):
     return run_config.replace(name="ma_base", supervision=HANLabels(cfg.audio_keep, cfg.visual_keep))
 
 
+def ma_requires(run_config) -> tuple:
+    """Step 1's base model, unless the flips come from a file."""
+    cfg = run_config.supervision
+    return () if cfg.flips_file else (base_config(run_config, cfg),)
+
+
 # ---------------------------------------------------------------- step 2
 def exchange_partners(labels: Tensor, seed: int = 0, chunk: int = 1024) -> Tensor:
     """Step 2 pairing (step 2 code, dataloader): for each video, a partner drawn uniformly from
@@ -184,7 +190,8 @@ def flips_to_json(flip_audio: Tensor, flip_visual: Tensor) -> dict[str, dict[str
 
 def estimate_flips(ctx, cfg: MAConfig) -> tuple[Tensor, Tensor]:
     """Steps 1-2: train (or load) the base model, then run the exchange on the train split."""
-    model = ctx.load_model(ctx.run(base_config(ctx.config, cfg)))
+    (base,) = ma_requires(ctx.config)
+    model = ctx.load_model(ctx.run(base))
     labels = torch.as_tensor(ctx.train.labels)
     pred = exchange_predictions(model, *ctx.train_inputs(), exchange_partners(labels, cfg.exchange_seed))
     return exchange_flips(pred, labels, cfg.flip_ratio)
