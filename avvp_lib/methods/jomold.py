@@ -66,8 +66,8 @@ class JoMoLDConfig:
 
 # ---------------------------------------------------------------- step 1
 def estimator_config(run_config, cfg: JoMoLDConfig):
-    """Step 1: the noise estimator, the run's config trained on the smoothed weak labels."""
-    return run_config.replace(name="jomold_estimator", supervision=HANLabels(cfg.audio_keep, cfg.visual_keep))
+    """Step 1: the noise estimator, the run's config trained on the smoothed weak labels, named after it."""
+    return run_config.replace(name=f"{run_config.name}_estimator", supervision=HANLabels(cfg.audio_keep, cfg.visual_keep))
 
 
 def jomold_requires(run_config) -> tuple:

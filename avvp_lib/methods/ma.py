@@ -61,8 +61,8 @@ class ExchangePredictions:
 
 # ---------------------------------------------------------------- step 1
 def base_config(run_config, cfg: MAConfig):
-    """Step 1: the base model, the run's config trained on the weak labels (HAN label smoothing)."""
-    return run_config.replace(name="ma_base", supervision=HANLabels(cfg.audio_keep, cfg.visual_keep))
+    """Step 1: the base model, the run's config trained on the weak labels (HAN label smoothing), named after it."""
+    return run_config.replace(name=f"{run_config.name}_base", supervision=HANLabels(cfg.audio_keep, cfg.visual_keep))
 
 
 def ma_requires(run_config) -> tuple:

@@ -179,12 +179,14 @@ def pld_prerequisite(run_config):
 
     The run's own config with the PLD-only settings at their defaults, so every PLD setting of
     Table II shares one model; ``pld_model="han"`` trains it on HAN instead of the run's backbone.
+    Named ``vplan_plg_rl`` (Table III row 4) on HAN, ``vplan_<backbone>_plg_rl`` on another backbone.
     """
     sup = run_config.supervision
     model = dataclasses.replace(run_config.model, name="han", options={}) if sup.pld_model == "han" else run_config.model
     defaults = {f.name: f.default for f in dataclasses.fields(VPLANConfig) if f.name in PLD_ONLY_FIELDS}
     eq9 = dataclasses.replace(sup, pseudo="plg", seg_loss="richness", **defaults)
-    return run_config.replace(name="vplan_plg_rl", model=model, supervision=eq9)
+    name = "vplan_plg_rl" if model.name == "han" else f"vplan_{model.name}_plg_rl"
+    return run_config.replace(name=name, model=model, supervision=eq9)
 
 
 def vplan_requires(run_config) -> tuple:
