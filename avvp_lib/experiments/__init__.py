@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from avvp_lib.config import RunConfig
 from avvp_lib.experiments import lsld, vplan
-from avvp_lib.experiments.base import (CLIP, NOT_HERE, PAPER_NUMBERS, PROFILES, RESNET, TABLE_KINDS, Profile, Row,
-                                       Table, cited, data, get_profile, paper_numbers, run, schedule)
+from avvp_lib.experiments.base import (CLIP, NOT_HERE, PAPER_NUMBERS, PROFILES, RESNET, TABLE_KINDS,
+                                       Profile, Row, Table, cited, data, get_profile, paper_numbers,
+                                       run, schedule)
 from avvp_lib.experiments.lsld import lsld_run
 from avvp_lib.experiments.vplan import vplan_runs
 from avvp_lib.methods import LSLDConfig, requires, with_prerequisites
@@ -21,16 +22,16 @@ def train_label_quality(p: Profile) -> Table:
     v = vplan_runs(p)
     lsld_den = lsld_run(p, "lsld_den", LSLDConfig(reweight="none"))
     return Table(
-        "train_label_quality", "Pseudo-label quality on the train split (not a paper table; needs train dense GT)",
-        "train_label_quality",
+        "train_label_quality", "Pseudo-label quality on the train split (not a paper table; needs "
+                               "train dense GT)", "train_label_quality",
         (Row("video label on every segment", v["1 HAN"]), Row("VPLAN PLG", v["4 + PLG + L_S"]),
          Row("VPLAN PLD", v["5 + PLD + L_S"]), Row("LSLD denoised", lsld_den),
          Row("LSLD denoised + re-weighted", lsld_run(p, "lsld"))),
         columns=("seg_v", "evt_v", "soft_seg_v", "bce"),
-        caption="Against the synthetic world's train GT, which training never reads: segment- and event-level "
-                "visual F1 of the labels thresholded at 0.5; soft_seg_v = segment F1 with soft counts and bce = "
-                "mean BCE of the labels against the GT (lower is better), both without thresholding, so they "
-                "show what re-weighting changes.")
+        caption="Against the synthetic world's train GT, which training never reads: segment- and "
+                "event-level visual F1 of the labels thresholded at 0.5; soft_seg_v = segment F1 "
+                "with soft counts and bce = mean BCE of the labels against the GT (lower is "
+                "better), both without thresholding, so they show what re-weighting changes.")
 
 
 TABLES = [*vplan.TABLES, *lsld.TABLES, train_label_quality]
@@ -42,7 +43,7 @@ def tables(p: Profile) -> list[Table]:
 
 
 def get_table(key: str, p: Profile) -> Table:
-    """The table ``key`` (a key of ``paper_numbers.yaml``, or ``train_label_quality``) of profile ``p``."""
+    """Table ``key`` of profile ``p`` (a key of ``paper_numbers.yaml``, or ``train_label_quality``)."""
     found = {t.key: t for t in tables(p)}
     if key not in found:
         raise KeyError(f"unknown table {key!r}; expected one of {sorted(found)}")
@@ -50,7 +51,8 @@ def get_table(key: str, p: Profile) -> Table:
 
 
 def table_runs(table: Table) -> list[RunConfig]:
-    """The runs a table trains: its rows' runs ("runs" tables) or their prerequisites (label-quality tables)."""
+    """The runs a table trains: its rows' runs ("runs" tables) or their prerequisites (label
+    quality)."""
     rows = [r.run for r in table.rows if r.run is not None]
     if table.kind == "runs":
         return rows
@@ -58,7 +60,7 @@ def table_runs(table: Table) -> list[RunConfig]:
 
 
 def all_runs(p: Profile) -> list[RunConfig]:
-    """Every distinct training run the tables of ``p`` need, each prerequisite (``methods.requires``) first.
+    """Every distinct run the tables of ``p`` train, each prerequisite (``methods.requires``) first.
 
     Rows of backbones the profile does not train (``Profile.skips``) are left out.
     """
@@ -66,6 +68,7 @@ def all_runs(p: Profile) -> list[RunConfig]:
     return with_prerequisites(list(dict.fromkeys(needed)))
 
 
-__all__ = ["CLIP", "NOT_HERE", "PAPER_NUMBERS", "PROFILES", "RESNET", "TABLES", "TABLE_KINDS", "Profile", "Row",
-           "Table", "all_runs", "cited", "data", "get_profile", "get_table", "lsld_run", "paper_numbers", "run",
-           "schedule", "table_runs", "tables", "train_label_quality", "vplan_runs"]
+__all__ = ["CLIP", "NOT_HERE", "PAPER_NUMBERS", "PROFILES", "RESNET", "TABLES", "TABLE_KINDS",
+           "Profile", "Row", "Table", "all_runs", "cited", "data", "get_profile", "get_table",
+           "lsld_run", "paper_numbers", "run", "schedule", "table_runs", "tables",
+           "train_label_quality", "vplan_runs"]

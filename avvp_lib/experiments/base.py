@@ -33,8 +33,8 @@ class Profile:
     seeds: tuple[int, ...] = (1,)
     annotations_dir: str | None = None
     missing: str = "error"  # videos without a feature file: "error" or "skip"
-    eval_audio: str | None = None  # audio eval CSV to score with instead of the corrected one (legacy 2020)
-    backbones: tuple[str, ...] | None = None  # models whose rows are trained (None: all; CI skips slow ones)
+    eval_audio: str | None = None  # audio eval CSV instead of the corrected one (legacy 2020)
+    backbones: tuple[str, ...] | None = None  # models whose rows train (None: all; CI skips some)
 
     @property
     def synthetic(self) -> bool:
@@ -48,8 +48,9 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    # CI: only HAN rows train (an MGN / DHHN / MM-Pyramid smoke run takes ~18 / 19 / 53 s on one CPU core)
-    "smoke": Profile("smoke", "data/synthetic_smoke", "smoke", epochs=2, grid_epochs=1, backbones=("han",)),
+    # CI: only HAN rows train (an MGN / DHHN / MM-Pyramid smoke run takes ~18 / 19 / 53 s on a CPU)
+    "smoke": Profile("smoke", "data/synthetic_smoke", "smoke", epochs=2, grid_epochs=1,
+                     backbones=("han",)),
     "default": Profile("default", "data/synthetic_default", "default", epochs=6, seeds=(1, 2, 3)),
     "llp": Profile("llp", "data/llp", None, missing="skip"),
     # the real-LLP path end to end in minutes, before committing to the papers' schedules
@@ -59,20 +60,22 @@ PROFILES: dict[str, Profile] = {
 
 def get_profile(name: str, data_dir: str | None = None, missing: str | None = None,
                 eval_audio: str | None = None) -> Profile:
-    """A profile, with its data folder, missing-video rule or audio eval file replaced when given."""
+    """A profile, its data folder, missing-video rule or audio eval file replaced when given."""
     if name not in PROFILES:
         raise KeyError(f"unknown profile {name!r}; expected one of {sorted(PROFILES)}")
-    changes = {k: v for k, v in dict(data_dir=data_dir, missing=missing, eval_audio=eval_audio).items() if v}
+    given = dict(data_dir=data_dir, missing=missing, eval_audio=eval_audio)
+    changes = {k: v for k, v in given.items() if v}
     return dataclasses.replace(PROFILES[name], **changes)
 
 
 def schedule(paper: str, profile: Profile, grid: bool = False) -> TrainConfig:
-    """The paper's schedule, shortened by the profile (StepLR step scaled with the epochs, rounded up)."""
+    """The paper's schedule, shortened by the profile (StepLR step scaled with it, rounded up)."""
     base = PAPER_SCHEDULES[paper]
     epochs = (profile.grid_epochs if grid else None) or profile.epochs
     if epochs is None:
         return base
-    return dataclasses.replace(base, epochs=epochs, step_size=math.ceil(base.step_size * epochs / base.epochs))
+    step = math.ceil(base.step_size * epochs / base.epochs)
+    return dataclasses.replace(base, epochs=epochs, step_size=step)
 
 
 RESNET = ("res152", "r2plus1d_18")  # the original visual features (2D ResNet-152 + 3D R(2+1)D-18)
@@ -80,8 +83,8 @@ CLIP = ("clip_vitb16",)  # LSLD's training features
 
 
 def data(profile: Profile, visual: tuple[str, ...]) -> DataConfig:
-    return DataConfig(data_dir=profile.data_dir, annotations_dir=profile.annotations_dir, visual=visual,
-                      missing=profile.missing, eval_audio=profile.eval_audio)
+    return DataConfig(data_dir=profile.data_dir, annotations_dir=profile.annotations_dir,
+                      visual=visual, missing=profile.missing, eval_audio=profile.eval_audio)
 
 
 def backbone(name: str) -> ModelConfig:
@@ -95,7 +98,8 @@ class Row:
 
     ``run``: for a "runs" table the run trained and scored on test; for a label-quality table the
     run whose segment labels (``methods.segment_labels``) are scored (only its prerequisites train).
-    ``coords``: typed coordinates of the row in the paper's layout, e.g. ``{"alpha": 3.0, "beta": 0.2}``.
+    ``coords``: typed coordinates of the row in the paper's layout, e.g.
+    ``{"alpha": 3.0, "beta": 0.2}``.
     """
 
     label: str  # the paper's row label (a key of paper_numbers.yaml)
@@ -112,11 +116,12 @@ class Table:
     rows: tuple[Row, ...]
     columns: tuple[str, ...] = ()  # empty = the ten LLP metrics
     caption: str = ""
-    grid: tuple[str, str] | None = None  # (row coordinate, column coordinate) for a grid layout (Table 4(a))
+    grid: tuple[str, str] | None = None  # (down, across) coordinates of a grid layout (Table 4(a))
 
     def __post_init__(self) -> None:
         if self.kind not in TABLE_KINDS:
-            raise ValueError(f"table {self.key}: kind must be one of {TABLE_KINDS}, got {self.kind!r}")
+            raise ValueError(f"table {self.key}: kind must be one of {TABLE_KINDS}, "
+                             f"got {self.kind!r}")
         if self.grid and any(set(self.grid) - set(r.coords) for r in self.rows):
             raise ValueError(f"table {self.key}: every row of a grid needs coordinates {self.grid}")
 
@@ -131,11 +136,13 @@ def cited(*labels: str) -> tuple[Row, ...]:
 
 def shortened(p: Profile) -> str:
     """Caption text saying that the profile shortens the papers' schedules."""
-    return f"{p.name} profile: {p.epochs} epochs per run (papers: VPLAN 30, LSLD 20)." if p.epochs else ""
+    if not p.epochs:
+        return ""
+    return f"{p.name} profile: {p.epochs} epochs per run (papers: VPLAN 30, LSLD 20)."
 
 
-def run(p: Profile, name: str, paper: str, supervision: object, visual: tuple[str, ...], model: str = "han",
-        grid: bool = False) -> RunConfig:
-    """A training run of profile ``p``: ``paper``'s schedule (``PAPER_SCHEDULES``), backbone ``model``."""
-    return RunConfig(name=name, data=data(p, visual), model=backbone(model), train=schedule(paper, p, grid),
-                     supervision=supervision)
+def run(p: Profile, name: str, paper: str, supervision: object, visual: tuple[str, ...],
+        model: str = "han", grid: bool = False) -> RunConfig:
+    """A run of profile ``p``: ``paper``'s schedule (``PAPER_SCHEDULES``), backbone ``model``."""
+    return RunConfig(name=name, data=data(p, visual), model=backbone(model),
+                     train=schedule(paper, p, grid), supervision=supervision)
