@@ -43,7 +43,7 @@ def tables(p: Profile) -> list[Table]:
 
 
 def get_table(key: str, p: Profile) -> Table:
-    """Table ``key`` of profile ``p`` (a key of ``paper_numbers.yaml``, or ``train_label_quality``)."""
+    """Table ``key`` of profile ``p`` (a key of paper_numbers.yaml, or train_label_quality)."""
     found = {t.key: t for t in tables(p)}
     if key not in found:
         raise KeyError(f"unknown table {key!r}; expected one of {sorted(found)}")
