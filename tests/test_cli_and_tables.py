@@ -174,3 +174,12 @@ def test_notebook_setup_checks_parameters(tmp_path):
         setup(profile="llp", data_dir=str(tmp_path))
     session = setup(profile="smoke", device="cpu")
     assert session.synthetic and session.figure("x.png").parent.name == "smoke"
+
+
+def test_every_table_kind_has_a_scorer():
+    from avvp_lib.experiments import TABLE_KINDS
+    from avvp_lib.reproduce import SCORERS
+
+    assert set(SCORERS) == set(TABLE_KINDS) == {t.kind for t in tables(get_profile("default"))}
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Table("bad", "A table", "unknown", ())
