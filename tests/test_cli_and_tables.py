@@ -180,6 +180,6 @@ def test_every_table_kind_has_a_scorer():
     from avvp_lib.experiments import TABLE_KINDS
     from avvp_lib.reproduce import SCORERS
 
-    assert set(SCORERS) == set(TABLE_KINDS) == {t.kind for t in tables(get_profile("default"))}
+    assert set(SCORERS) == set(TABLE_KINDS) >= {t.kind for t in tables(get_profile("default"))}
     with pytest.raises(ValueError, match="kind must be one of"):
         Table("bad", "A table", "unknown", ())
