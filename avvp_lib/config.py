@@ -15,7 +15,7 @@ import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
-from avvp_lib.methods import SUPERVISION_CONFIGS, HANLabels
+from avvp_lib.methods import METHODS, HANLabels, get_method
 from avvp_lib.metrics import INFERENCE_RULES, METRIC_KEYS
 
 
@@ -112,7 +112,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    supervision: Any = field(default_factory=HANLabels)  # one of methods.SUPERVISION_CONFIGS
+    supervision: Any = field(default_factory=HANLabels)  # the config of a methods.METHODS entry
 
     def replace(self, **changes: Any) -> "RunConfig":
         return dataclasses.replace(self, **changes)
@@ -134,7 +134,7 @@ def _plain(obj: Any) -> Any:
         as_float = lambda name, v: float(v) if hints.get(name) is float and type(v) is int else v  # noqa: E731
         out = {f.name: _plain(as_float(f.name, getattr(obj, f.name))) for f in fields(obj)
                if not (f.metadata.get("omit_if_default") and getattr(obj, f.name) == _default(f))}
-        if obj.__class__ in SUPERVISION_CONFIGS.values():
+        if any(obj.__class__ is m.config for m in METHODS.values()):
             out = {"method": obj.method, **out}
         return out
     if isinstance(obj, tuple):
@@ -208,9 +208,9 @@ def supervision_from_dict(data: Any, where: str = "supervision") -> Any:
         raise ConfigError(f"{where} must be a mapping with a 'method' key, got {data!r}")
     data = dict(data)
     method = data.pop("method", None)
-    if method not in SUPERVISION_CONFIGS:
-        raise KeyError(f"{where}.method must be one of {sorted(SUPERVISION_CONFIGS)}, got {method!r}")
-    return _build(SUPERVISION_CONFIGS[method], data, where)
+    if method not in METHODS:
+        raise KeyError(f"{where}.method must be one of {sorted(METHODS)}, got {method!r}")
+    return _build(get_method(method).config, data, where)
 
 
 def from_dict(data: Any) -> RunConfig:

@@ -1,8 +1,9 @@
 """Fan the stacks of a grid out: in this process, as Slurm jobs (submitit), or as Ray tasks.
 
-Each stack of ``train.plan_stacks`` is one ``train.train_group`` call wherever it runs; workers
+Each stack of ``train.plan_layers`` is one ``train.train_group`` call wherever it runs; workers
 write their runs under the shared ``runs_dir`` and the caller loads the results from there, so
-finished runs are never recomputed and an interrupted grid resumes by running it again.
+finished runs are never recomputed and an interrupted grid resumes by running it again. Layers run one
+after another, so a run's prerequisites (``methods.requires``) are finished before it starts.
 ``submitit`` and ``ray`` are imported only when their executor is chosen (both are heavy imports).
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from avvp_lib.config import RunConfig
 from avvp_lib.paths import OUTPUTS_DIR, resolve
-from avvp_lib.train import RunResult, check_finished, load_result, plan_stacks, run_dir_for, train_group, train_many
+from avvp_lib.train import RunResult, check_finished, load_result, plan_layers, run_dir_for, train_group, train_many, with_prerequisites
 
 EXECUTORS = ("local", "slurm", "ray")
 
@@ -68,8 +69,7 @@ def train_grid(configs: list[RunConfig], runs_dir: str | Path | None = None, dev
     root = str(resolve(runs_dir or OUTPUTS_DIR / "runs"))
     if executor == "local":
         return train_many(configs, root, device, progress, opts.max_runs, retrain=retrain)
-    check_finished(configs, root, retrain)
-    stacks = plan_stacks(configs, root, opts.max_runs)
-    if stacks:
+    check_finished(with_prerequisites(configs), root, retrain)
+    for stacks in plan_layers(configs, root, opts.max_runs):  # a layer's prerequisites are finished
         (_slurm if executor == "slurm" else _ray)(stacks, root, device, opts)
     return [load_result(run_dir_for(c, root)) for c in configs]

@@ -1,51 +1,43 @@
-"""Compute the tables of ``avvp_lib.experiments`` and render them beside the papers' numbers.
+"""Compute the tables of ``avvp_lib.experiments`` beside the papers' numbers and judge the papers' claims.
 
 ``run_all(profile)`` trains every run (finished runs are loaded, not recomputed);
-``compute_table`` returns a DataFrame with, per row and metric, ours and the paper's (and
-their difference on real LLP only: on a synthetic world it is no reproduction gap); ``write_table``
-writes CSV, Markdown and LaTeX under ``outputs/tables/<profile>/``; ``write_claims`` judges every
-comparative claim of the papers (``avvp_lib.claims``) on our results and writes ``claims.md`` /
-``claims.csv`` there.
-A row whose feature kinds are absent (e.g. no CLIP features) is not run: its note says which
-(``availability``). With ``missing="skip"``, captions say how many videos were scored and
-``missing_<split>.csv`` beside the tables lists the videos without features.
+``compute_table`` scores a table with the scorer of its kind (``SCORERS``) and returns a
+long-form DataFrame with, per row and metric, ours and the paper's (and their difference on real
+LLP only: on a synthetic world it is no reproduction gap); ``render.write_table`` writes it;
+``write_claims`` judges every comparative claim of the papers (``avvp_lib.claims``) on our
+results and writes ``claims.md`` / ``claims.csv`` beside the tables.
+A label-quality row's labels come from its method (``methods.segment_labels``) through a build
+context over the scored split, as in training. A row whose feature kinds are absent (e.g. no CLIP
+features) or whose backbone the profile does not train is not run: its note says why. With
+``missing="skip"``, captions say how many videos were scored and ``missing_<split>.csv`` beside
+the tables lists the videos without features.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from tqdm.auto import tqdm
 
 from avvp_lib.claims import CLAIMS, LEGEND, VERDICTS, Claim, Evidence, claims_display, claims_frame, evaluate
 from avvp_lib.data.annotations import load_weak_labels
 from avvp_lib.data.feature_files import feature_dir, missing_videos, present_note, write_missing_csv
 from avvp_lib.data.splits import WEAK_CSV, LLPSplit, drop_missing, load_split
+from avvp_lib.devices import pick_device
 from avvp_lib.executors import ExecutorOptions, train_grid
-from avvp_lib.experiments import Profile, Table, all_runs, tables
-from avvp_lib.methods.baseline import video_label_everywhere
-from avvp_lib.methods.lsld import lsld_for_split
-from avvp_lib.methods.vplan import VPLANConfig, plg_for_split, pld_for_split, video_precision_recall_per_video
+from avvp_lib.experiments import Profile, Table, all_runs, paper_numbers, tables
+from avvp_lib.methods import requires, segment_labels
+from avvp_lib.methods.vplan import video_precision_recall_per_video
 from avvp_lib.metrics import METRIC_KEYS, binarize, parse_scores_per_video, soft_label_scores, visual_scores_per_video
 from avvp_lib.paths import OUTPUTS_DIR, resolve
-from avvp_lib.train import RunResult, train
+from avvp_lib.render import SYNTHETIC_TAG, tables_dir, to_markdown, write_table
+from avvp_lib.train import BuildContext, RunResult, train
 
-PAPER_NUMBERS = Path(__file__).with_name("tables") / "paper_numbers.yaml"
-SYNTHETIC_TAG = "synthetic world — not comparable to the paper"
-
-
-@lru_cache(maxsize=1)
-def paper_numbers() -> dict:
-    return yaml.safe_load(PAPER_NUMBERS.read_text())
-
-
-def tables_dir(profile: Profile) -> Path:
-    return OUTPUTS_DIR / "tables" / profile.name
 
 
 def runs_dir(profile: Profile) -> Path:
@@ -69,6 +61,11 @@ def availability(kinds: tuple[str, ...], profile: Profile) -> str:
     return f"needs {', '.join(absent)} features — see README" if absent else ""
 
 
+def not_run(run, profile: Profile) -> str:
+    """'' when ``profile`` trains ``run``, else why not (a backbone it skips, absent features)."""
+    return profile.skips(run) or availability(run.feature_kinds(), profile)
+
+
 def run_all(profile: Profile, device: str | None = None, progress: bool = True, executor: str = "local",
             options: ExecutorOptions | None = None, retrain: bool = False) -> dict[str, list[RunResult]]:
     """Train (or load) every run the tables need whose features exist, as stacks of runs on ``executor``;
@@ -77,6 +74,10 @@ def run_all(profile: Profile, device: str | None = None, progress: bool = True, 
     results = iter(train_grid([c for cs in runs.values() for c in cs], runs_dir(profile), device, executor, options,
                               progress, retrain))
     return {name: [next(results) for _ in cs] for name, cs in runs.items()}
+
+
+# ---------------------------------------------------------------- label quality
+LABEL_SPLITS = {"plg_quality": "val", "pld_quality": "val", "train_label_quality": "train"}
 
 
 @lru_cache(maxsize=8)
@@ -89,10 +90,117 @@ def split_for_labels(profile: Profile, name: str, kinds: tuple[str, ...] = ()) -
 
 
 def label_kinds(table: Table) -> tuple[str, ...]:
-    """CLIP kinds a label-quality table reads (VPLAN / LSLD pseudo labels, PLD's pretrain run)."""
-    specs = [r.spec for r in table.rows if r.spec is not None]
-    pretrain = table.extra.get("pretrain")
-    return tuple(dict.fromkeys([s.clip_kind for s in specs] + (list(pretrain.feature_kinds()) if pretrain else [])))
+    """Feature kinds a label-quality table reads: its rows' CLIP kinds and their prerequisite runs' kinds."""
+    kinds = []
+    for row in table.rows:
+        clip = getattr(row.run.supervision, "clip_kind", None)
+        kinds += [clip] if clip else []
+        kinds += [k for pre in requires(row.run) for k in pre.feature_kinds()]
+    return tuple(dict.fromkeys(kinds))
+
+
+def label_context(run, split: LLPSplit, profile: Profile, device: str | None = None) -> BuildContext:
+    """The build context of a run whose labels are scored on ``split`` (prerequisites train in the profile's runs)."""
+    return BuildContext(run, {split.name: split}, runs_dir(profile), pick_device(device), progress=False)
+
+
+def labels_of(run, split: LLPSplit, profile: Profile, device: str | None = None) -> np.ndarray:
+    """The visual segment labels [N, T, C] that ``run``'s method makes for ``split`` (``methods.segment_labels``)."""
+    return segment_labels(label_context(run, split, profile, device), split.name)
+
+
+def label_split(table: Table, profile: Profile) -> LLPSplit:
+    """The split a label-quality table scores, less the videos without the features it reads (when skipped)."""
+    return split_for_labels(profile, LABEL_SPLITS[table.kind], label_kinds(table))
+
+
+def label_quality(table: Table, profile: Profile, per_video: bool = False,
+                  device: str | None = None) -> dict[str, dict]:
+    """Per row, each column's score; ``per_video``: each video's [N] (the table shows their means), no soft scores."""
+    split = label_split(table, profile)
+    out = {}
+    for row in table.rows:
+        labels = labels_of(row.run, split, profile, device)
+        if table.kind == "plg_quality":
+            scores = video_precision_recall_per_video(labels.max(axis=1), split.gt_visual)
+        else:
+            scores = visual_scores_per_video((labels >= 0.5).astype(np.uint8), split.gt_visual)
+            scores["average"] = (scores["seg_v"] + scores["evt_v"]) / 2
+        if not per_video:
+            scores = {k: float(v.mean()) for k, v in scores.items()}
+            if table.kind != "plg_quality":
+                scores.update(soft_label_scores(labels, split.gt_visual))
+        out[row.label] = scores
+    return out
+
+
+# ---------------------------------------------------------------- scorers, by table kind
+@dataclass
+class Scores:
+    """A table's numbers by row label: ours (mean over seeds), their std, why a row was not scored, on how many videos."""
+
+    ours: dict[str, dict[str, float]] = field(default_factory=dict)
+    stds: dict[str, dict[str, float]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    scored: dict[str, str] = field(default_factory=dict)
+
+
+def _mean_std(results: list[RunResult]) -> tuple[dict[str, float], dict[str, float]]:
+    arr = {k: np.array([r.test[k] for r in results]) for k in METRIC_KEYS}
+    return {k: float(v.mean()) for k, v in arr.items()}, {k: float(v.std()) for k, v in arr.items()}
+
+
+def score_runs(table: Table, profile: Profile, device: str | None, progress: bool) -> Scores:
+    """Every row's run, trained (or loaded) once per profile seed, scored on test."""
+    out = Scores()
+    for row in table.rows:
+        if row.run is not None:
+            out.notes[row.label] = not_run(row.run, profile)
+            if not out.notes[row.label]:
+                results = run_with_seeds(row.run, profile, device, progress)
+                out.ours[row.label], out.stds[row.label] = _mean_std(results)
+                out.scored[row.label] = scored_note(results)
+    return out
+
+
+def score_labels(table: Table, profile: Profile, device: str | None, progress: bool) -> Scores:
+    """Every row's segment labels against the dense GT of the table's split (``label_quality``)."""
+    reason = availability(label_kinds(table), profile)
+    if reason:
+        return Scores(notes={row.label: reason for row in table.rows})
+    split = label_split(table, profile)
+    if split.gt_visual is None:
+        return Scores()
+    return Scores(ours=label_quality(table, profile, device=device),
+                  scored={row.label: present_note(len(split), split.total, split.name) for row in table.rows})
+
+
+def score_cited(table: Table, profile: Profile, device: str | None, progress: bool) -> Scores:
+    """Nothing of ours: the paper's numbers only."""
+    return Scores()
+
+
+SCORERS = {"runs": score_runs, "plg_quality": score_labels, "pld_quality": score_labels,
+           "train_label_quality": score_labels, "cited": score_cited}
+
+
+def compute_table(table: Table, profile: Profile, device: str | None = None, progress: bool = True) -> pd.DataFrame:
+    """Long-form table: one line per (row, metric) with ours, ours_std, paper, note (+ diff on real LLP)."""
+    columns = table.columns or METRIC_KEYS
+    paper = paper_numbers().get(table.key, {})
+    paper_cols = paper.get("columns", list(METRIC_KEYS))
+    s = SCORERS[table.kind](table, profile, device, progress)
+    records = []
+    for row in table.rows:
+        prow = paper.get("rows", {}).get(row.label)
+        for col in columns:
+            p = prow[paper_cols.index(col)] if prow is not None and col in paper_cols else np.nan
+            o = s.ours.get(row.label, {}).get(col, np.nan)
+            records.append({"row": row.label, "metric": col, "ours": o, "ours_std": s.stds.get(row.label, {}).get(col, np.nan),
+                            "paper": p, **({} if profile.synthetic else {"diff": o - p}),
+                            "note": row.note or s.notes.get(row.label) or ("" if row.label in s.ours else "not run"),
+                            "scored": s.scored.get(row.label, "")})
+    return pd.DataFrame.from_records(records)
 
 
 def write_missing_report(profile: Profile, kinds: tuple[str, ...], out_dir: Path) -> dict[str, int]:
@@ -116,165 +224,7 @@ def scored_note(results: list[RunResult], split: str = "test") -> str:
     return "; ".join(n for n in notes if n)
 
 
-def _visual_labels(spec, table: Table, profile: Profile, split: LLPSplit) -> np.ndarray:
-    """Segment-level visual pseudo labels [N, T, C] of one label-quality row (LSLD's may be soft)."""
-    if spec is None:  # '-' rows: PLG without denoising (Table II), else the video label everywhere
-        if table.kind == "pld_quality":
-            return plg_for_split(profile.data_dir, split, VPLANConfig())
-        return video_label_everywhere(split.labels)
-    if spec.method == "lsld":
-        return lsld_for_split(profile.data_dir, split, spec)["final"]
-    labels = plg_for_split(profile.data_dir, split, spec)
-    if table.kind == "pld_quality" or spec.pseudo == "pld":
-        pretrain = run_with_seeds(table.extra["pretrain"], profile)[0]
-        labels = pld_for_split(pretrain.predictions(split.name), labels, spec)
-    return labels
-
-
-def _label_quality(table: Table, profile: Profile, split_name: str, per_video: bool = False) -> dict[str, dict]:
-    """Per row, each column's score; ``per_video``: each video's [N] (the table shows their means), no soft scores."""
-    split = split_for_labels(profile, split_name, label_kinds(table))
-    out = {}
-    for row in table.rows:
-        if table.kind == "plg_quality":
-            video = split.labels if row.spec is None else plg_for_split(profile.data_dir, split, row.spec).max(axis=1)
-            scores = video_precision_recall_per_video(video, split.gt_visual)
-        else:
-            labels = _visual_labels(row.spec, table, profile, split)
-            scores = visual_scores_per_video((labels >= 0.5).astype(np.uint8), split.gt_visual)
-            scores["average"] = (scores["seg_v"] + scores["evt_v"]) / 2
-        if not per_video:
-            scores = {k: float(v.mean()) for k, v in scores.items()}
-            if table.kind != "plg_quality":
-                scores.update(soft_label_scores(labels, split.gt_visual))
-        out[row.label] = scores
-    return out
-
-
-def _mean_std(results: list[RunResult]) -> tuple[dict[str, float], dict[str, float]]:
-    arr = {k: np.array([r.test[k] for r in results]) for k in METRIC_KEYS}
-    return {k: float(v.mean()) for k, v in arr.items()}, {k: float(v.std()) for k, v in arr.items()}
-
-
-def compute_table(table: Table, profile: Profile, device: str | None = None, progress: bool = True) -> pd.DataFrame:
-    """Long-form table: one line per (row, metric) with ours, ours_std, paper, note (+ diff on real LLP)."""
-    columns = table.columns or METRIC_KEYS
-    paper = paper_numbers().get(table.key, {})
-    paper_cols = paper.get("columns", list(METRIC_KEYS))
-    ours: dict[str, dict[str, float]] = {}
-    stds: dict[str, dict[str, float]] = {}
-    notes: dict[str, str] = {}  # why a row was not run
-    scored: dict[str, str] = {}  # "1,140 of 1,200 test videos" when videos were skipped
-    label_reason = availability(label_kinds(table), profile) if table.kind.endswith("quality") else ""
-    if label_reason:
-        notes = {row.label: label_reason for row in table.rows}
-    elif table.kind.endswith("quality"):
-        split_name = "train" if table.kind == "train_label_quality" else "val"
-        split = split_for_labels(profile, split_name, label_kinds(table))
-        if split.gt_visual is not None:
-            ours = _label_quality(table, profile, split_name)
-            scored = {row.label: present_note(len(split), split.total, split_name) for row in table.rows}
-    elif table.kind == "runs":
-        for row in table.rows:
-            if row.run is not None:
-                notes[row.label] = availability(row.run.feature_kinds(), profile)
-                if not notes[row.label]:
-                    results = run_with_seeds(row.run, profile, device, progress)
-                    ours[row.label], stds[row.label] = _mean_std(results)
-                    scored[row.label] = scored_note(results)
-    records = []
-    for row in table.rows:
-        prow = paper.get("rows", {}).get(row.label)
-        for col in columns:
-            p = prow[paper_cols.index(col)] if prow is not None and col in paper_cols else np.nan
-            o = ours.get(row.label, {}).get(col, np.nan)
-            records.append({"row": row.label, "metric": col, "ours": o, "ours_std": stds.get(row.label, {}).get(col, np.nan),
-                            "paper": p, **({} if profile.synthetic else {"diff": o - p}),
-                            "note": row.note or notes.get(row.label) or ("" if row.label in ours else "not run"),
-                            "scored": scored.get(row.label, "")})
-    return pd.DataFrame.from_records(records)
-
-
-def table_title(table: Table, profile: Profile) -> str:
-    return f"{table.title} — {SYNTHETIC_TAG}" if profile.synthetic else f"{table.title} — reproduction on LLP"
-
-
-DECIMALS = {"bce": 3}  # metrics not in percent
-
-
-def _cell(x: float, std: float = np.nan, signed: bool = False, decimals: int = 1) -> str:
-    if np.isnan(x):
-        return "—"
-    s = f"{x:+.{decimals}f}" if signed else f"{x:.{decimals}f}"
-    return s + (f" ± {std:.{decimals}f}" if not np.isnan(std) and std > 0 else "")
-
-
-def _side_by_side(ours: float, std: float, paper: float, with_diff: bool, decimals: int = 1) -> str:
-    """'ours ± std (paper)', or '(paper, ours - paper)' on real data; the paper's part only where it has a number."""
-    cell = _cell(ours, std, decimals=decimals)
-    if np.isnan(paper):
-        return cell
-    extra = f", {_cell(ours - paper, signed=True, decimals=decimals)}" if with_diff and not np.isnan(ours) else ""
-    return f"{cell} ({_cell(paper, decimals=decimals)}{extra})"
-
-
-def wide(df: pd.DataFrame, table: Table, with_diff: bool = False) -> pd.DataFrame:
-    """The paper's layout: one line per row, metrics as columns, each cell ours beside the paper's.
-
-    ``with_diff`` adds ours minus the paper's; only for real LLP data, where it is a reproduction gap.
-    """
-    columns = list(table.columns or METRIC_KEYS)
-    lines = []
-    for label, g in df.groupby("row", sort=False):
-        g = g.set_index("metric")
-        cells = {c: _side_by_side(g.at[c, "ours"], g.at[c, "ours_std"], g.at[c, "paper"], with_diff,
-                                  DECIMALS.get(c, 1)) for c in columns}
-        lines.append({"row": label, **cells, "note": g["note"].iloc[0]})
-    return pd.DataFrame(lines)
-
-
-def grid(df: pd.DataFrame) -> pd.DataFrame:
-    """Table 4(a) layout: alpha rows x beta columns, each cell 'ours (paper)'."""
-    parsed = df.assign(alpha=df["row"].str.extract(r"alpha=([\d.]+)")[0], beta=df["row"].str.extract(r"beta=([\d.]+)")[0])
-    parsed["cell"] = [f"{_cell(o)} ({_cell(p)})" for o, p in zip(parsed["ours"], parsed["paper"])]
-    out = parsed.pivot(index="alpha", columns="beta", values="cell")
-    out.index.name, out.columns.name = "alpha \\ beta", None
-    return out.reset_index()
-
-
-def to_markdown(frame: pd.DataFrame) -> str:
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-def subset_note(df: pd.DataFrame, profile: Profile) -> str:
-    """Caption text: on how many videos the numbers are (when some were skipped), and which audio GT scored them."""
-    counts = sorted({n for n in df.get("scored", pd.Series(dtype=str)) if isinstance(n, str) and n})
-    legacy = "Audio scored against the legacy 2020 AVVP_eval_audio.csv." if profile.eval_audio else ""
-    subset = f"Scored on {'; '.join(counts)} (the others have no features; see missing_*.csv)." if counts else ""
-    return " ".join(x for x in (subset, legacy) if x)
-
-
-def write_table(df: pd.DataFrame, table: Table, profile: Profile, out_dir: Path | None = None) -> Path:
-    """Write ``<key>.csv`` (long form), ``<key>.md`` and ``<key>.tex`` (paper layout)."""
-    out = Path(out_dir or tables_dir(profile))
-    out.mkdir(parents=True, exist_ok=True)
-    title = table_title(table, profile)
-    frame = grid(df) if table.layout == "grid" else wide(df, table, with_diff=not profile.synthetic)
-    df.to_csv(out / f"{table.key}.csv", index=False)
-    legend = ""
-    if table.key in paper_numbers():
-        legend = ("Cells: ours (paper)." if profile.synthetic or table.layout == "grid"
-                  else "Cells: ours (paper, ours minus paper).")
-    caption = " ".join(x for x in (table.caption, subset_note(df, profile), legend) if x)
-    (out / f"{table.key}.md").write_text(f"### {title}\n\n{to_markdown(frame)}\n\n{caption}\n")
-    latex = frame.to_latex(index=False, caption=f"{title}. {caption}", label=f"tab:{table.key}", escape=True)
-    (out / f"{table.key}.tex").write_text(latex)
-    return out / f"{table.key}.md"
-
-
+# ---------------------------------------------------------------- claims
 def _test_scores_per_video(result: RunResult, profile: Profile) -> dict[str, np.ndarray]:
     """The ten LLP metrics of every test video for one finished run (their means are ``result.test``)."""
     pred, split = result.predictions("test"), split_for_labels(profile, "test", result.config.feature_kinds())
@@ -293,8 +243,8 @@ def claim_evidence(profile: Profile, claims: tuple[Claim, ...] = CLAIMS, device:
         table, out[claim.key] = by_key[claim.table], {}
         rows = {r.label: r for r in table.rows}
         for label in (claim.row_a, *claim.rows_b):
-            kinds = rows[label].run.feature_kinds() if table.kind == "runs" else label_kinds(table)
-            if availability(kinds, profile):  # a row without its features is not run: "not resolved"
+            reason = not_run(rows[label].run, profile) if table.kind == "runs" else availability(label_kinds(table), profile)
+            if reason:  # a row without its features is not run: "not resolved"
                 continue
             if table.kind == "runs":
                 results = run_with_seeds(rows[label].run, profile, device, progress=False)
@@ -307,7 +257,7 @@ def claim_evidence(profile: Profile, claims: tuple[Claim, ...] = CLAIMS, device:
                 out[claim.key][label] = Evidence(seeds, per_video[results[0].run_dir][claim.metric])
             else:
                 if table.key not in label_scores:
-                    label_scores[table.key] = _label_quality(table, profile, "val", per_video=True)
+                    label_scores[table.key] = label_quality(table, profile, per_video=True, device=device)
                 scores = label_scores[table.key][label][claim.metric]
                 out[claim.key][label] = Evidence(np.array([scores.mean()]), scores)
     return out

@@ -1,86 +1,40 @@
 """Text encoders with one interface, ``encode_text(list[str]) -> Tensor[n, d]`` (L2-normalised).
 
-``SyntheticTextEncoder`` embeds prompts into the synthetic world's latent space as a bag of
-words: a class word (see ``CLASS_KEYWORDS``) contributes its class prototype once, "other" /
-"background" the background concept, every other word (templates, "and", "not", "none",
-"playing", "a person") a fixed pseudo-random direction of weight ``FUNCTION_WORD_WEIGHT``.
-Like a contrastive text encoder, it therefore hears the class in "not dog" but barely the
-negation. ``get_text_encoder`` picks it for a synthetic world and the real CLIP otherwise.
+Which one a run uses is decided by its data, once, in the build context
+(``train.BuildContext.text_encoder``): a synthetic world (its world file records a seed) gets the
+world's ``synthetic.text_encoder.SyntheticTextEncoder``, real features the CLIP matching the
+feature kind (``clip_encoder``). Methods only ever see a ``TextEncoder``.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
-import json
-import re
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 import torch
 
-from avvp_lib.clip_encoder import is_checkpoint_path, resolve_pretrained
-from avvp_lib.synthetic.latent import LatentSpace, unit
-from avvp_lib.synthetic.world import WORLD_FILE, is_synthetic
-from avvp_lib.vocabulary import CLASS_INDEX
-
-CLASS_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "Speech": ("speech", "speeching", "speaking", "talking"), "Car": ("car",), "Cheering": ("cheering",),
-    "Dog": ("dog",), "Cat": ("cat",), "Frying_(food)": ("frying",), "Basketball_bounce": ("basketball",),
-    "Fire_alarm": ("alarm",), "Chainsaw": ("chainsaw",), "Cello": ("cello",), "Banjo": ("banjo",),
-    "Singing": ("singing",), "Chicken_rooster": ("chicken", "rooster"), "Violin_fiddle": ("violin", "fiddle"),
-    "Vacuum_cleaner": ("vacuum",), "Baby_laughter": ("laughter", "laughing"), "Accordion": ("accordion",),
-    "Lawn_mower": ("lawn", "mower"), "Motorcycle": ("motorcycle",), "Helicopter": ("helicopter",),
-    "Acoustic_guitar": ("guitar",), "Telephone_bell_ringing": ("telephone",),
-    "Baby_cry_infant_cry": ("cry", "crying"), "Blender": ("blender",), "Clapping": ("clapping",),
-}
-BACKGROUND_WORDS = ("other", "background")
-FUNCTION_WORD_WEIGHT = 0.35
-_WORD_TO_CLASS = {w: CLASS_INDEX[c] for c, words in CLASS_KEYWORDS.items() for w in words}
+from avvp_lib.clip_encoder import ClipEncoder, is_checkpoint_path, resolve_pretrained
+from avvp_lib.synthetic.text_encoder import SyntheticTextEncoder, world_seed
 
 
 class TextEncoder(Protocol):
     def encode_text(self, prompts: list[str]) -> torch.Tensor: ...
 
 
-class SyntheticTextEncoder:
-    """Bag-of-words text encoder into the synthetic latent space (module docstring)."""
-
-    def __init__(self, space: LatentSpace):
-        self.space = space
-
-    @classmethod
-    def from_world(cls, data_dir: str | Path) -> "SyntheticTextEncoder":
-        seed = json.loads((Path(data_dir) / WORLD_FILE).read_text())["config"]["seed"]
-        return cls(LatentSpace.from_seed(seed))
-
-    def _embed(self, prompt: str) -> np.ndarray:
-        words = re.findall(r"[a-z]+", prompt.lower())
-        classes = {_WORD_TO_CLASS[w] for w in words if w in _WORD_TO_CLASS}
-        vec = self.space.prototypes[sorted(classes)].sum(0) if classes else np.zeros_like(self.space.background)
-        if any(w in BACKGROUND_WORDS for w in words):
-            vec = vec + self.space.background
-        for w in words:
-            if w not in _WORD_TO_CLASS and w not in BACKGROUND_WORDS:
-                vec = vec + FUNCTION_WORD_WEIGHT * self.space.word_vector(w)
-        return unit(vec)
-
-    def encode_text(self, prompts: list[str]) -> torch.Tensor:
-        return torch.as_tensor(np.stack([self._embed(p) for p in prompts]), dtype=torch.float32)
-
-
-def get_text_encoder(data_dir: str | Path, clip_kind: str, device: str | None = None) -> TextEncoder:
-    """The synthetic encoder for a synthetic world, else the real CLIP matching ``clip_kind``."""
-    if is_synthetic(data_dir):
-        return SyntheticTextEncoder.from_world(data_dir)
+def text_encoder_for(world: int | None, clip_kind: str, device: str | None = None) -> TextEncoder:
+    """The encoder of data whose world seed is ``world`` (``synthetic.text_encoder.world_seed``; None: real
+    features, the real CLIP matching ``clip_kind``)."""
+    if world is not None:
+        return SyntheticTextEncoder.from_seed(world)
     _, pretrained, _ = resolve_pretrained(clip_kind)  # the cache follows a changed $AVVP_CLIP_CHECKPOINT_*
     return _clip_text_encoder(clip_kind, device, pretrained)
 
 
 def text_encoder_identity(data_dir: str | Path, clip_kind: str) -> dict:
-    """What ``get_text_encoder`` would use, as recorded with a run: the world's seed, or CLIP's tag or checkpoint + hash."""
-    if is_synthetic(data_dir):
-        seed = json.loads((Path(data_dir) / WORLD_FILE).read_text())["config"]["seed"]
+    """What a run on ``data_dir`` uses, as recorded with it: the world's seed, or CLIP's tag or checkpoint + hash."""
+    seed = world_seed(data_dir)
+    if seed is not None:
         return {"encoder": "synthetic", "world_seed": seed}
     name, pretrained, _ = resolve_pretrained(clip_kind)
     if not is_checkpoint_path(pretrained):
@@ -107,8 +61,6 @@ def _sha256(path: Path, size: int, mtime_ns: int, inode: int) -> str:
 @functools.lru_cache(maxsize=2)
 def _clip_text_encoder(clip_kind: str, device: str | None, pretrained: str) -> TextEncoder:
     """One loaded CLIP per kind, weights and process (its prompt embeddings are cached inside)."""
-    from avvp_lib.clip_encoder import ClipEncoder
-
     return ClipEncoder.for_kind(clip_kind, pretrained, device=device)
 
 

@@ -36,7 +36,8 @@ from avvp_lib.config import DataConfig, RunConfig, config_hash, from_dict, to_di
 from avvp_lib.data.feature_files import write_missing_csv
 from avvp_lib.data.splits import LLPSplit, load_splits
 from avvp_lib.devices import pick_device
-from avvp_lib.methods import build_targets
+from avvp_lib.data.features import load_features
+from avvp_lib.methods import build_targets, requires, with_prerequisites
 from avvp_lib.metrics import binarize, parse_scores
 from avvp_lib.models import HANOutput, build_model
 from avvp_lib.models.stacked_han import StackedHAN
@@ -44,6 +45,8 @@ from avvp_lib.optim import StackedAdam, step_lr
 from avvp_lib.paths import OUTPUTS_DIR, resolve
 from avvp_lib.runs import begin_run, data_version, reusable, run_fingerprint, run_lock
 from avvp_lib.supervision import Targets
+from avvp_lib.synthetic.text_encoder import world_seed
+from avvp_lib.text_encoders import TextEncoder, text_encoder_for
 
 SPLITS = ("train", "val", "test")
 STACKABLE_MODELS = ("han",)  # backbones with a stacked implementation; others train one run at a time
@@ -140,14 +143,43 @@ def load_result(run_dir: Path) -> RunResult:
 
 @dataclass
 class BuildContext:
-    """What a supervision builder may use: the run's config, its train split, and the trainer."""
+    """A method's only door to data and to other runs (``methods.Method`` builders and segment labels).
+
+    ``splits`` holds the loaded splits the method may label (the trainer: train, val and test; a
+    label-quality table: the one it scores); ``features`` reads any feature kind of them, by segment
+    rule, from the run's data; ``text_encoder`` is the one the data decides (``world``, read once);
+    ``run`` trains or loads a prerequisite run (``methods.Method.requires``).
+    """
 
     config: RunConfig
-    train: LLPSplit
+    splits: dict[str, LLPSplit]
     runs_dir: Path
     device: torch.device
     progress: bool = True
     retrain: bool = False
+
+    @functools.cached_property
+    def world(self) -> int | None:
+        """The synthetic world's seed, or None for real features (``synthetic.text_encoder.world_seed``)."""
+        return world_seed(resolve(self.config.data.data_dir))
+
+    @property
+    def train(self) -> LLPSplit:
+        return self.split("train")
+
+    def split(self, name: str) -> LLPSplit:
+        if name not in self.splits:
+            raise KeyError(f"this build context holds the splits {sorted(self.splits)}, not {name!r}")
+        return self.splits[name]
+
+    def features(self, kind: str, split: str = "train", segment_rule: str = "mean") -> np.ndarray:
+        """``kind`` features [N, T, D] of the split's videos, each segment by ``segment_rule`` (cached on disk)."""
+        return load_features(resolve(self.config.data.data_dir), kind, self.split(split).video_ids, segment_rule,
+                             progress=False)
+
+    def text_encoder(self, clip_kind: str) -> TextEncoder:
+        """The text encoder matching ``clip_kind`` features of this data (``text_encoders.text_encoder_for``)."""
+        return text_encoder_for(self.world, clip_kind)
 
     def run(self, config: RunConfig) -> RunResult:
         """Train (or load) a prerequisite run, e.g. the eq. 9 model that PLD denoises with."""
@@ -255,7 +287,7 @@ def _prepare(config: RunConfig, run_dir: Path, data: dict[str, LLPSplit], dev: t
         else:
             (run_dir / f"missing_{s}.csv").unlink(missing_ok=True)
     torch.manual_seed(config.train.seed)
-    ctx = BuildContext(config, data["train"], run_dir.parent, dev, progress, retrain)
+    ctx = BuildContext(config, data, run_dir.parent, dev, progress, retrain)
     targets = build_targets(config.supervision, ctx).to(dev)
     torch.manual_seed(config.train.seed)
     model = build_han(config, data["train"]).to(dev)
@@ -414,17 +446,30 @@ def check_finished(configs: list[RunConfig], runs_dir: str | Path | None = None,
                 reusable(d, run_fingerprint(c, run_data(c)), retrain)
 
 
-def plan_stacks(configs: list[RunConfig], runs_dir: str | Path | None = None, max_runs: int = 16) -> list[list[RunConfig]]:
-    """The unfinished configs grouped by ``stack_key`` into stacks of at most ``max_runs`` (one if not stackable)."""
+def plan_layers(configs: list[RunConfig], runs_dir: str | Path | None = None,
+                max_runs: int = 16) -> list[list[list[RunConfig]]]:
+    """The unfinished configs and prerequisites in layers of stacks: a layer needs only the layers before it.
+
+    Layer d holds the runs whose longest chain of prerequisites (``methods.requires``) is d; within a
+    layer, runs are grouped by ``stack_key`` into stacks of at most ``max_runs`` (one if not stackable).
+    """
+    depth: dict[RunConfig, int] = {}
+    for c in with_prerequisites(configs):  # prerequisites come first, so their depth is known
+        depth[c] = max((depth[p] + 1 for p in requires(c)), default=0)
     groups: dict[tuple, list[RunConfig]] = {}
-    for c in configs:
+    for c, d in depth.items():
         if not (run_dir_for(c, runs_dir) / "results.json").is_file():
-            groups.setdefault(stack_key(c), []).append(c)
-    stacks = []
-    for group in groups.values():
+            groups.setdefault((d, stack_key(c)), []).append(c)
+    layers: list[list[list[RunConfig]]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for (d, _), group in groups.items():
         size = max_runs if stackable(group[0]) else 1
-        stacks += [group[i:i + size] for i in range(0, len(group), size)]
-    return stacks
+        layers[d] += [group[i:i + size] for i in range(0, len(group), size)]
+    return [layer for layer in layers if layer]
+
+
+def plan_stacks(configs: list[RunConfig], runs_dir: str | Path | None = None, max_runs: int = 16) -> list[list[RunConfig]]:
+    """``plan_layers`` flattened: every stack to train, each after the stacks of its prerequisites."""
+    return [stack for layer in plan_layers(configs, runs_dir, max_runs) for stack in layer]
 
 
 def train_many(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
@@ -432,9 +477,9 @@ def train_many(configs: list[RunConfig], runs_dir: str | Path | None = None, dev
                checkpoint_every: int = 1, retrain: bool = False) -> list[RunResult]:
     """Train a grid in this process, one ``train_group`` per stack of ``plan_stacks``; results in order.
 
-    PLD-style prerequisites are trained (alone) when their dependent's targets are built.
+    Prerequisite runs (``methods.requires``) are planned too, stacked in the layer before their dependents.
     """
-    check_finished(configs, runs_dir, retrain)
+    check_finished(with_prerequisites(configs), runs_dir, retrain)
     for stack in plan_stacks(configs, runs_dir, max_runs):
         train_group(stack, runs_dir, device, progress, compile, checkpoint_every, retrain)
     return [load_result(run_dir_for(c, runs_dir)) for c in configs]

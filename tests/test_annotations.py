@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from avvp_lib.data.annotations import AnnotationError, load_dense_labels, load_weak_labels, runs, write_dense_labels
 from avvp_lib.data.splits import load_split
@@ -64,7 +65,9 @@ def test_real_annotations_with_features_elsewhere(llp_dir, tmp_path):
     """The real-LLP code path: official CSVs in one folder, features in another; PLG then needs real CLIP."""
     from avvp_lib.clip_encoder import WeightsUnavailable
     from avvp_lib.data.features import feature_path
+    from avvp_lib.config import DataConfig, RunConfig
     from avvp_lib.methods.vplan import VPLANConfig, plg_for_split
+    from avvp_lib.train import BuildContext
 
     ids, _, _ = load_weak_labels(llp_dir / "AVVP_val_pd.csv")
     rng = np.random.default_rng(0)
@@ -76,4 +79,5 @@ def test_real_annotations_with_features_elsewhere(llp_dir, tmp_path):
     split = load_split(tmp_path, "val", ("vggish", "clip_vitb16"), annotations_dir=llp_dir, progress=False)
     assert split.features["clip_vitb16"].shape == (649, 10, 512) and split.gt_visual.shape == (649, 10, 25)
     with pytest.raises(WeightsUnavailable, match="AVVP_CLIP_CHECKPOINT_VITB16"):
-        plg_for_split(str(tmp_path), split, VPLANConfig())
+        config = RunConfig("plg", DataConfig(data_dir=str(tmp_path), annotations_dir=str(llp_dir)))
+        plg_for_split(VPLANConfig(), "val", BuildContext(config, {"val": split}, tmp_path / "runs", torch.device("cpu")))

@@ -149,8 +149,8 @@ def test_train_many_groups_skips_finished_and_runs_prerequisites(smoke_world, tm
     assert (done.run_dir / "results.json").stat().st_mtime_ns == mtime  # loaded, not recomputed
     assert [r.config for r in results] == configs and results[0].test == done.test
     # stacks of at most two runs sharing data, model, epochs and batch size; PLD's eq. 9
-    # prerequisite trains (alone) while PLD's targets are built
-    assert stacks == [["m_s4", "m_lr"], ["vplan_plg_rl"], ["m_pld"], ["m_b64"]]
+    # prerequisite (methods.requires) is planned in the layer before PLD, stacked like any run
+    assert stacks == [["m_s4", "m_lr"], ["vplan_plg_rl"], ["m_b64"], ["m_pld"]]
 
 
 def test_ordinary_backbone_path_equals_stacked_han(smoke_world, tmp_path, monkeypatch):

@@ -98,13 +98,13 @@ def test_write_claims_from_per_seed_results(tmp_path, monkeypatch):
         level = 50 + (sum(map(ord, config.name)) % 20)  # a fixed number per run
         return [RunResult(tmp_path, config, {}, {k: level + 0.1 * s for k in METRIC_KEYS}, 1) for s in (1, 2)]
 
-    def fake_labels(table, profile, split_name, per_video=False):
+    def fake_labels(table, profile, per_video=False, device=None):
         assert per_video
         return {r.label: {k: np.full(7, 10.0 + i) for k in ("precision", "recall", "average", "seg_v", "evt_v")}
                 for i, r in enumerate(table.rows)}
 
     monkeypatch.setattr(reproduce, "run_with_seeds", fake_runs)
-    monkeypatch.setattr(reproduce, "_label_quality", fake_labels)
+    monkeypatch.setattr(reproduce, "label_quality", fake_labels)
     md = reproduce.write_claims(profile, out_dir=tmp_path).read_text()
     assert md.startswith(f"### Claims dashboard — {reproduce.SYNTHETIC_TAG}")
     assert "minus paper" not in md and "ours - paper" not in md
@@ -138,8 +138,8 @@ def test_label_quality_per_video_means_are_the_table(smoke_world):
     """Table I on the smoke world: the per-video scores the bootstrap resamples average to the table's numbers."""
     profile = get_profile("smoke")
     t1 = next(t for t in tables(profile) if t.key == "vplan_t1")
-    per_video = reproduce._label_quality(t1, profile, "val", per_video=True)
-    table = reproduce._label_quality(t1, profile, "val")
+    per_video = reproduce.label_quality(t1, profile, per_video=True)
+    table = reproduce.label_quality(t1, profile)
     for row, scores in table.items():
         assert {k: float(v.mean()) for k, v in per_video[row].items()} == pytest.approx(scores)
         assert per_video[row]["precision"].shape == (60,)

@@ -4,9 +4,12 @@ import pytest
 import yaml
 
 from avvp_lib.__main__ import main
-from avvp_lib.experiments import all_runs, get_profile, schedule, tables
+from avvp_lib.experiments import PAPER_NUMBERS, Row, Table, all_runs, get_profile, get_table, schedule, tables, vplan_runs
+from avvp_lib.methods import get_method, requires
 from avvp_lib.metrics import METRIC_KEYS
-from avvp_lib.reproduce import PAPER_NUMBERS, SYNTHETIC_TAG, compute_table, grid, table_title, wide, write_table
+from avvp_lib.render import SYNTHETIC_TAG, grid, table_title, wide, write_table
+from avvp_lib.reproduce import compute_table
+from avvp_lib.train import plan_layers
 
 
 def test_cli_synth_and_train_errors(tmp_path, capsys):
@@ -41,19 +44,28 @@ def test_paper_numbers_cover_every_table_row():
         assert all(len(v) == width for v in rows.values()), table.key
 
 
-def test_pld_prerequisite_is_table_iii_row_4():
-    from avvp_lib.config import config_hash
-    from avvp_lib.experiments import vplan_runs
-    from avvp_lib.methods.vplan import pld_pretrain_config
-
-    rows = vplan_runs(get_profile("default"))
-    assert config_hash(pld_pretrain_config(rows["5 + PLD + L_S"])) == config_hash(rows["4 + PLG + L_S"])
+def test_prerequisites_are_declared_once_by_the_registry(tmp_path):
+    """PLD's eq. 9 model comes from the registry's ``requires`` alone: tables, the planner and ``all_runs`` follow it."""
+    p = get_profile("default")
+    v = vplan_runs(p)
+    assert get_method("vplan").requires(v["5 + PLD + L_S"]) == (v["4 + PLG + L_S"],)  # no extra training
+    assert requires(v["4 + PLG + L_S"]) == () and requires(v["1 HAN"]) == ()
+    # every PLD setting of Table II shares the one eq. 9 model; Table V's PLD rows denoise with HAN's
+    assert {requires(r.run) for r in get_table("vplan_t2", p).rows} == {(), (v["4 + PLG + L_S"],)}
+    mgn_pld = next(r.run for r in get_table("vplan_t5", p).rows if r.label == "MGN + PLD")
+    assert mgn_pld.model.name == "mgn" and requires(mgn_pld) == (v["4 + PLG + L_S"],)
+    runs = all_runs(p)
+    assert all(runs.index(pre) < i for i, c in enumerate(runs) for pre in requires(c))
+    layers = plan_layers([v["5 + PLD + L_S"], mgn_pld, v["1 HAN"]], tmp_path)
+    assert [sorted(c.name for stack in layer for c in stack) for layer in layers] == [
+        ["vplan_han", "vplan_plg_rl"], ["vplan_mgn_pld", "vplan_pld_rl"]]
+    assert all(len(stack) == 1 for stack in layers[1] if stack[0].model.name == "mgn")  # MGN is not stackable
 
 
 def test_profiles_and_schedules():
     assert schedule("lsld", get_profile("llp")).epochs == 20
     short = schedule("lsld", get_profile("default"))
-    assert short.epochs == 4 and short.step_size == 2 and short.lr == 6e-4  # 6 of 20 epochs -> 2 of 4
+    assert short.epochs == 6 and short.step_size == 2 and short.lr == 6e-4  # step 6 of 20 epochs -> 2 of 6
     names = [r.name for r in all_runs(get_profile("default"))]
     assert len(names) == len(set(names)) and names[0] == "vplan_plg_rl"  # PLD's prerequisite first
     with pytest.raises(KeyError, match="unknown profile"):
@@ -78,13 +90,57 @@ def test_rendering_marks_the_synthetic_world(smoke_world, tmp_path):
     assert real.iloc[0]["precision"].count("(") == 1 and ", " in real.iloc[0]["precision"]
 
 
-def test_grid_layout():
+def _grid_table() -> Table:
+    rows = (Row("first", coords={"alpha": 3.0, "beta": 0.2}), Row("second", coords={"alpha": 3.0, "beta": 0.4}),
+            Row("third", coords={"alpha": 3.5, "beta": 0.2}))
+    return Table("g", "A grid", "runs", rows, columns=("seg_v",), grid=("alpha", "beta"))
+
+
+def test_grid_layout_comes_from_typed_coordinates():
+    import numpy as np
     import pandas as pd
 
-    df = pd.DataFrame({"row": ["alpha=3, beta=0.2", "alpha=3, beta=0.4"], "metric": "seg_v", "ours": [50.0, 51.0],
-                       "paper": [68.1, 68.3]})
-    g = grid(df)
-    assert list(g.columns) == ["alpha \\ beta", "0.2", "0.4"] and g.iloc[0, 1] == "50.0 (68.1)"
+    df = pd.DataFrame({"row": ["first", "second", "third"], "metric": "seg_v", "ours": [50.0, 51.0, 52.0],
+                       "ours_std": np.nan, "paper": [68.1, 68.3, np.nan], "note": "", "scored": ""})
+    g = grid(df, _grid_table())  # the labels say nothing of alpha or beta: the coordinates place the cells
+    assert list(g.columns) == ["alpha \\ beta", "0.2", "0.4"]
+    assert g.values.tolist() == [["3", "50.0 (68.1)", "51.0 (68.3)"], ["3.5", "52.0 (—)", "—"]]
+    t4a = get_table("lsld_t4a", get_profile("default"))
+    assert t4a.grid == ("alpha", "beta") and len(t4a.rows) == 16
+    assert all(r.coords == {"alpha": r.run.supervision.alpha, "beta": r.run.supervision.beta} for r in t4a.rows)
+    assert {type(v) for r in t4a.rows for v in r.coords.values()} == {float}
+    with pytest.raises(ValueError, match="needs coordinates"):
+        Table("bad", "A grid", "runs", (Row("x", coords={"alpha": 1.0}),), grid=("alpha", "beta"))
+
+
+def test_rendering_writes_markdown_latex_and_csv(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    p = get_profile("smoke")
+    df = pd.DataFrame({"row": ["first", "second", "third"], "metric": "seg_v", "ours": [50.0, 51.0, np.nan],
+                       "ours_std": [0.5, 0.0, np.nan], "paper": [68.1, np.nan, np.nan],
+                       "note": ["", "", "not run"], "scored": ""})
+    flat = Table("flat", "A table", "runs", _grid_table().rows, columns=("seg_v",), caption="Caption text.")
+    md = write_table(df, flat, p, tmp_path).read_text()
+    assert md.startswith(f"### A table — {SYNTHETIC_TAG}") and "Caption text." in md
+    assert "| first | 50.0 ± 0.5 (68.1) |  |" in md and "| second | 51.0 |  |" in md and "| third | — | not run |" in md
+    tex = (tmp_path / "flat.tex").read_text()
+    assert "\\begin{tabular}" in tex and "\\label{tab:flat}" in tex and "50.0 ± 0.5 (68.1)" in tex
+    assert pd.read_csv(tmp_path / "flat.csv")["ours"].tolist()[:2] == [50.0, 51.0]
+    grid_md = write_table(df, _grid_table(), p, tmp_path).read_text()
+    assert "| alpha \\ beta | 0.2 | 0.4 |" in grid_md and "| 3.5 | — (—) | — |" in grid_md
+    real = wide(df.assign(diff=df["ours"] - df["paper"]), flat, with_diff=True)
+    assert real.iloc[0]["seg_v"] == "50.0 ± 0.5 (68.1, -18.1)"
+
+
+def test_smoke_profile_trains_han_rows_only():
+    smoke, default = get_profile("smoke"), get_profile("default")
+    assert {c.model.name for c in all_runs(default)} == {"han", "mgn", "mm_pyramid", "dhhn"}
+    assert {c.model.name for c in all_runs(smoke)} == {"han"}
+    t5 = get_table("lsld_t5", smoke)
+    assert smoke.skips(t5.rows[0].run) == "mm_pyramid rows are not trained in the smoke profile"
+    assert not default.skips(t5.rows[0].run)
 
 
 def test_several_seeds_show_mean_and_std(smoke_world, tmp_path, monkeypatch):
@@ -118,3 +174,12 @@ def test_notebook_setup_checks_parameters(tmp_path):
         setup(profile="llp", data_dir=str(tmp_path))
     session = setup(profile="smoke", device="cpu")
     assert session.synthetic and session.figure("x.png").parent.name == "smoke"
+
+
+def test_every_table_kind_has_a_scorer():
+    from avvp_lib.experiments import TABLE_KINDS
+    from avvp_lib.reproduce import SCORERS
+
+    assert set(SCORERS) == set(TABLE_KINDS) >= {t.kind for t in tables(get_profile("default"))}
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Table("bad", "A table", "unknown", ())

@@ -120,7 +120,7 @@ def test_jomold_end_to_end_on_smoke_world(smoke_world, tmp_path):
     assert all(0 <= v <= 100 for v in result.test.values())
     assert any(p.name.startswith("jomold_estimator-") for p in tmp_path.iterdir())  # step 1's prerequisite run
     split = load_run_data(cfg.data)["train"]
-    ctx = BuildContext(cfg, split, tmp_path, torch.device("cpu"), False)
+    ctx = BuildContext(cfg, {"train": split}, tmp_path, torch.device("cpu"), False)
     targets = build_jomold_targets(cfg.supervision, ctx)
     assert targets.iters_per_epoch == math.ceil(len(split) / 32) and targets.noise_visual.max() > 0
     model = ctx.load_model(result)  # the denoised run's model, batch by batch as in its second epoch

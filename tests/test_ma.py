@@ -140,7 +140,7 @@ def test_ma_end_to_end_on_smoke_world(smoke_world, tmp_path):
     assert result.best_epoch == 2 and all(0 <= v <= 100 for v in result.test.values())  # "last": MA keeps epoch 2
     assert any(p.name.startswith("ma_base-") for p in tmp_path.iterdir())  # step 1's prerequisite run
     split = load_run_data(cfg.data)["train"]
-    targets = build_ma_targets(cfg.supervision, BuildContext(cfg, split, tmp_path, torch.device("cpu"), False))
+    targets = build_ma_targets(cfg.supervision, BuildContext(cfg, {"train": split}, tmp_path, torch.device("cpu"), False))
     y = torch.as_tensor(split.labels, dtype=torch.float32)
     ref_a, ref_v = targets.audio > 0.5, targets.visual > 0.5
     assert (ref_a <= (y > 0)).all() and (ref_v <= (y > 0)).all()  # refined labels are subsets of the weak one

@@ -44,3 +44,19 @@ def test_bad_targets():
     y = torch.zeros(2, 25)
     with pytest.raises(ValueError, match="needs seg_visual"):
         Targets(video=y, audio=y, visual=y, seg_loss=segment_bce)
+
+
+def test_vplan_objective_eq9_is_eq5_plus_lambda_ls():
+    from avvp_lib.methods.vplan import VPLANTargets, basic_video_loss, total_loss, video_level
+
+    out = _output()
+    y = (torch.rand(4, 25, generator=torch.Generator().manual_seed(1)) < 0.2).float()
+    seg = (torch.rand(4, 10, 25, generator=torch.Generator().manual_seed(2)) < 0.3).float() * y[:, None, :]
+    eq5 = (F.binary_cross_entropy(out.global_prob, y) + F.binary_cross_entropy(out.audio_prob, y)
+           + F.binary_cross_entropy(out.visual_prob, video_level(seg)))
+    assert torch.allclose(basic_video_loss(out, y, y, video_level(seg)), eq5)
+    eq9 = eq5 + 0.5 * richness_loss(out.frame_prob[:, :, 1], seg, y)
+    assert torch.allclose(total_loss(out, y, y, seg, 0.5, richness_loss), eq9)
+    assert torch.allclose(total_loss(out, y, y, seg, 0.5, None), eq5)
+    targets = VPLANTargets(video=y, audio=y, visual=video_level(seg), seg_visual=seg, seg_loss=richness_loss, seg_weight=0.5)
+    assert torch.allclose(targets.loss(out, torch.arange(4)), eq9)

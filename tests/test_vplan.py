@@ -5,7 +5,7 @@ import torch
 from avvp_lib.methods.vplan import (category_richness, class_prompts, denoise_pseudo_labels, forward_loss,
                                     generate_pseudo_labels, plg_labels, plg_scores, richness_loss, segment_richness,
                                     video_level, video_precision_recall)
-from avvp_lib.text_encoders import SyntheticTextEncoder
+from avvp_lib.synthetic.text_encoder import SyntheticTextEncoder
 from avvp_lib.synthetic.latent import LatentSpace
 from avvp_lib.vocabulary import CLASS_INDEX
 

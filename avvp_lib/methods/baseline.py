@@ -28,6 +28,11 @@ class HANLabels:
     visual_keep: float = 0.9
 
 
+def han_segment_labels(cfg: HANLabels, split: str, ctx) -> np.ndarray:
+    """HAN has no segment labels: the weak label on every segment of the split. [N, T, C] uint8."""
+    return video_label_everywhere(ctx.split(split).labels)
+
+
 def build_han_targets(cfg: HANLabels, ctx) -> Targets:
     y = torch.as_tensor(ctx.train.labels, dtype=torch.float32)
     return Targets(video=y, audio=smooth(y, cfg.audio_keep), visual=smooth(y, cfg.visual_keep))

@@ -66,8 +66,14 @@ class JoMoLDConfig:
 
 # ---------------------------------------------------------------- step 1
 def estimator_config(run_config, cfg: JoMoLDConfig):
-    """Step 1: the noise estimator, the run's config trained on the smoothed weak labels."""
-    return run_config.replace(name="jomold_estimator", supervision=HANLabels(cfg.audio_keep, cfg.visual_keep))
+    """Step 1: the noise estimator, the run's config trained on the smoothed weak labels, named after it."""
+    return run_config.replace(name=f"{run_config.name}_estimator", supervision=HANLabels(cfg.audio_keep, cfg.visual_keep))
+
+
+def jomold_requires(run_config) -> tuple:
+    """Step 1's noise estimator, unless the noise ratios come from a file."""
+    cfg = run_config.supervision
+    return () if cfg.noise_ratio_file else (estimator_config(run_config, cfg),)
 
 
 # ---------------------------------------------------------------- step 2
@@ -207,7 +213,8 @@ def noise_ratios_for(ctx, cfg: JoMoLDConfig) -> dict[str, np.ndarray]:
     """Steps 1-2: the estimator's train predictions turned into noise ratios (or the given file)."""
     if cfg.noise_ratio_file:
         return load_noise_ratios(resolve(cfg.noise_ratio_file))
-    pred = ctx.run(estimator_config(ctx.config, cfg)).predictions("train")
+    (estimator,) = jomold_requires(ctx.config)
+    pred = ctx.run(estimator).predictions("train")
     return estimate_noise_ratios(pred["audio"], pred["visual"], ctx.train.labels, cfg)
 
 

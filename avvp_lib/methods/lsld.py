@@ -14,12 +14,10 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from avvp_lib.data.features import load_features
 from avvp_lib.methods.baseline import smooth, video_label_everywhere
-from avvp_lib.paths import resolve
 from avvp_lib.losses import segment_bce
 from avvp_lib.supervision import Targets
-from avvp_lib.text_encoders import TextEncoder, cosine, get_text_encoder
+from avvp_lib.text_encoders import TextEncoder, cosine
 from avvp_lib.vocabulary import CLASSES, LSLD_DESCRIPTIONS, NO_EVENT_PROMPTS, NUM_CLASSES, Descriptions
 
 REWEIGHT_MODES = ("none", "dynamic", "stable", "with_only", "without_only")
@@ -56,6 +54,12 @@ def prompt_similarity(segment_features: torch.Tensor, text_features: torch.Tenso
     return torch.softmax(cosine(segment_features, text_features), dim=-1)
 
 
+def most_similar_subset(similarity: torch.Tensor, rows: np.ndarray) -> np.ndarray:
+    """LSLD Sec. 3.3's decision on eq. 3: each segment takes the label row [C] of its most similar prompt
+    (``rows`` [P, C] from ``subset_prompts``; the no-event prompt's row is empty). [..., T, C]."""
+    return rows[similarity.argmax(dim=-1).numpy()]
+
+
 def denoise_segments(features: np.ndarray, video_labels: np.ndarray, encoder: TextEncoder,
                      variant: str = "playing", no_event: str = "other", max_labels: int = 0) -> np.ndarray:
     """Sec. 3.3: each segment takes the label subset of its most similar prompt. [N, T, C] uint8.
@@ -74,7 +78,7 @@ def denoise_segments(features: np.ndarray, video_labels: np.ndarray, encoder: Te
     for cls, idx in groups.items():
         prompts, rows = subset_prompts(cls, descs, no_event)
         sim = prompt_similarity(torch.as_tensor(features[idx]), encoder.encode_text(prompts))
-        out[idx] = rows[sim.argmax(dim=-1).numpy()]
+        out[idx] = most_similar_subset(sim, rows)
     return out
 
 
@@ -207,13 +211,19 @@ def lsld_labels(features: np.ndarray, video_labels: np.ndarray, encoder: TextEnc
     return out
 
 
-def lsld_for_split(data_dir: str, split, cfg: LSLDConfig) -> dict[str, np.ndarray]:
-    feats = load_features(resolve(data_dir), cfg.clip_kind, split.video_ids, cfg.clip_segment_rule, progress=False)
-    return lsld_labels(feats, split.labels, get_text_encoder(resolve(data_dir), cfg.clip_kind), cfg)
+def lsld_for_split(cfg: LSLDConfig, split: str, ctx) -> dict[str, np.ndarray]:
+    """``lsld_labels`` of a split of the build context (its CLIP features and text encoder)."""
+    feats = ctx.features(cfg.clip_kind, split, cfg.clip_segment_rule)
+    return lsld_labels(feats, ctx.split(split).labels, ctx.text_encoder(cfg.clip_kind), cfg)
+
+
+def lsld_segment_labels(cfg: LSLDConfig, split: str, ctx) -> np.ndarray:
+    """The final (soft where re-weighted) segment labels of a split. [N, T, C] float32."""
+    return lsld_for_split(cfg, split, ctx)["final"]
 
 
 def build_lsld_targets(cfg: LSLDConfig, ctx) -> Targets:
     """End of Sec. 3.4: segment-level visual BCE against the labels replaces the video-level visual term."""
-    seg = torch.as_tensor(lsld_for_split(ctx.config.data.data_dir, ctx.train, cfg)["final"])
+    seg = torch.as_tensor(lsld_segment_labels(cfg, "train", ctx))
     y = torch.as_tensor(ctx.train.labels, dtype=torch.float32)
     return Targets(video=y, audio=smooth(y, cfg.audio_keep), visual=None, seg_visual=seg, seg_loss=segment_bce, seg_weight=1.0)

@@ -61,8 +61,14 @@ class ExchangePredictions:
 
 # ---------------------------------------------------------------- step 1
 def base_config(run_config, cfg: MAConfig):
-    """Step 1: the base model, the run's config trained on the weak labels (HAN label smoothing)."""
-    return run_config.replace(name="ma_base", supervision=HANLabels(cfg.audio_keep, cfg.visual_keep))
+    """Step 1: the base model, the run's config trained on the weak labels (HAN label smoothing), named after it."""
+    return run_config.replace(name=f"{run_config.name}_base", supervision=HANLabels(cfg.audio_keep, cfg.visual_keep))
+
+
+def ma_requires(run_config) -> tuple:
+    """Step 1's base model, unless the flips come from a file."""
+    cfg = run_config.supervision
+    return () if cfg.flips_file else (base_config(run_config, cfg),)
 
 
 # ---------------------------------------------------------------- step 2
@@ -184,7 +190,8 @@ def flips_to_json(flip_audio: Tensor, flip_visual: Tensor) -> dict[str, dict[str
 
 def estimate_flips(ctx, cfg: MAConfig) -> tuple[Tensor, Tensor]:
     """Steps 1-2: train (or load) the base model, then run the exchange on the train split."""
-    model = ctx.load_model(ctx.run(base_config(ctx.config, cfg)))
+    (base,) = ma_requires(ctx.config)
+    model = ctx.load_model(ctx.run(base))
     labels = torch.as_tensor(ctx.train.labels)
     pred = exchange_predictions(model, *ctx.train_inputs(), exchange_partners(labels, cfg.exchange_seed))
     return exchange_flips(pred, labels, cfg.flip_ratio)

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from avvp_lib.data.features import load_features
 from avvp_lib.methods.baseline import smooth
-from avvp_lib.paths import resolve
 from avvp_lib.losses import EPS, SegmentLoss, bce, segment_bce
+from avvp_lib.models.han import HANOutput
 from avvp_lib.supervision import Targets
-from avvp_lib.text_encoders import TextEncoder, cosine, get_text_encoder
+from avvp_lib.text_encoders import TextEncoder, cosine
 from avvp_lib.vocabulary import CLASSES, NATURAL_NAMES, VPLAN_PROMPTS
 
 
@@ -160,25 +159,56 @@ class VPLANConfig:
     tau: float = 0.04
     pld_k: int = 5
     pld_alpha: float = 10.0
+    # eq. 9 model PLD denoises with: "own" (the run's backbone) or "han" (Table V: VPLAN's labels on other
+    # backbones; the bundle's reading, as the paper applies "our pseudo labels"); omitted when "own"
+    pld_model: str = field(default="own", metadata={"omit_if_default": True})
     audio_keep: float = 1.0  # audio target: label smoothing as HAN (eq. 5, second term)
 
 
-def plg_for_split(data_dir: str, split, cfg: VPLANConfig) -> np.ndarray:
-    """PLG segment pseudo labels of a loaded split (features cached on disk by the loader)."""
-    feats = load_features(resolve(data_dir), cfg.clip_kind, split.video_ids, cfg.clip_segment_rule, progress=False)
-    return generate_pseudo_labels(feats, split.labels, get_text_encoder(resolve(data_dir), cfg.clip_kind), cfg.prompt, cfg.tau)
+def plg_for_split(cfg: VPLANConfig, split: str, ctx) -> np.ndarray:
+    """PLG segment pseudo labels [N, T, C] of a split of the build context (its CLIP features and text encoder)."""
+    feats = ctx.features(cfg.clip_kind, split, cfg.clip_segment_rule)
+    return generate_pseudo_labels(feats, ctx.split(split).labels, ctx.text_encoder(cfg.clip_kind), cfg.prompt, cfg.tau)
 
 
-def pld_pretrain_config(run_config):
-    """The eq. 9 run (PLG + richness loss) whose predictions PLD denoises with."""
-    sup = dataclasses.replace(run_config.supervision, pseudo="plg", seg_loss="richness")
-    return run_config.replace(name="vplan_plg_rl", supervision=sup)
+PLD_ONLY_FIELDS = ("pld_k", "pld_alpha", "pld_model")  # settings eq. 9's model does not depend on
+
+
+def pld_prerequisite(run_config):
+    """The eq. 9 run (PLG + richness loss, Sec. IV-C) whose predictions PLD denoises with.
+
+    The run's own config with the PLD-only settings at their defaults, so every PLD setting of
+    Table II shares one model; ``pld_model="han"`` trains it on HAN instead of the run's backbone.
+    Named ``vplan_plg_rl`` (Table III row 4) on HAN, ``vplan_<backbone>_plg_rl`` on another backbone.
+    """
+    sup = run_config.supervision
+    model = dataclasses.replace(run_config.model, name="han", options={}) if sup.pld_model == "han" else run_config.model
+    defaults = {f.name: f.default for f in dataclasses.fields(VPLANConfig) if f.name in PLD_ONLY_FIELDS}
+    eq9 = dataclasses.replace(sup, pseudo="plg", seg_loss="richness", **defaults)
+    name = "vplan_plg_rl" if model.name == "han" else f"vplan_{model.name}_plg_rl"
+    return run_config.replace(name=name, model=model, supervision=eq9)
+
+
+def vplan_requires(run_config) -> tuple:
+    """PLD needs its eq. 9 model (``pld_prerequisite``); PLG needs no other run."""
+    return (pld_prerequisite(run_config),) if run_config.supervision.pseudo == "pld" else ()
 
 
 def pld_for_split(pretrained_predictions: dict[str, np.ndarray], plg: np.ndarray, cfg: VPLANConfig) -> np.ndarray:
     """PLD labels of a split from the eq. 9 model's stored float32 visual segment probabilities."""
     seg_prob = torch.as_tensor(pretrained_predictions["frame"][:, :, 1], dtype=torch.float32)
     return denoise_pseudo_labels(seg_prob, torch.as_tensor(plg, dtype=torch.float32), cfg.pld_k, cfg.pld_alpha).to(torch.uint8).numpy()
+
+
+def vplan_segment_labels(cfg: VPLANConfig, split: str, ctx) -> np.ndarray:
+    """The segment pseudo labels of a split: PLG (eq. 3-4), denoised by PLD (eq. 10-11) when ``pseudo="pld"``."""
+    if cfg.pseudo not in ("plg", "pld"):
+        raise ValueError(f"VPLAN pseudo must be 'plg' or 'pld', got {cfg.pseudo!r}")
+    labels = plg_for_split(cfg, split, ctx)
+    if cfg.pseudo == "pld":
+        (eq9,) = vplan_requires(ctx.config)
+        labels = pld_for_split(ctx.run(eq9).predictions(split), labels, cfg)
+    return labels
 
 
 def segment_loss(cfg: VPLANConfig) -> SegmentLoss | None:
@@ -190,14 +220,31 @@ def segment_loss(cfg: VPLANConfig) -> SegmentLoss | None:
     return segment_bce if cfg.seg_loss == "bce" else None
 
 
-def build_vplan_targets(cfg: VPLANConfig, ctx) -> Targets:
-    """Eq. 5 (video-level PLG pseudo label as the visual target) + lambda * eq. 9's segment term."""
-    if cfg.pseudo not in ("plg", "pld"):
-        raise ValueError(f"VPLAN pseudo must be 'plg' or 'pld', got {cfg.pseudo!r}")
-    labels = plg_for_split(ctx.config.data.data_dir, ctx.train, cfg)
-    if cfg.pseudo == "pld":
-        labels = pld_for_split(ctx.run(pld_pretrain_config(ctx.config)).predictions("train"), labels, cfg)
-    seg = torch.as_tensor(labels, dtype=torch.float32)
+def basic_video_loss(out: HANOutput, y: Tensor, audio_target: Tensor, visual_pseudo: Tensor) -> Tensor:
+    """VPLAN eq. 5: ``L_V = BCE(p^{v∪a}, y^{v∪a}) + BCE(p^a, ybar^a) + BCE(p^v, yhat^v)``, the PLG video-level
+    pseudo label ``yhat^v`` replacing HAN's smoothed visual target."""
+    return bce(out.global_prob, y) + bce(out.audio_prob, audio_target) + bce(out.visual_prob, visual_pseudo)
+
+
+def total_loss(out: HANOutput, y: Tensor, audio_target: Tensor, seg_pseudo: Tensor, lam: float,
+               seg_loss: SegmentLoss | None) -> Tensor:
+    """VPLAN eq. 9: ``L_total = L_V + lambda * L_S`` (``seg_loss``: ``L_S`` of eq. 8, the naive ``L'_S`` of
+    Table III row 3, or None for eq. 5 alone); ``yhat^v`` of eq. 5 is ``video_level(seg_pseudo)``."""
+    total = basic_video_loss(out, y, audio_target, video_level(seg_pseudo))
+    return total if seg_loss is None else total + lam * seg_loss(out.frame_prob[:, :, 1], seg_pseudo, y)
+
+
+@dataclass
+class VPLANTargets(Targets):
+    """Targets whose loss is VPLAN's objective, eq. 9 (``total_loss``)."""
+
+    def loss(self, out: HANOutput, idx: Tensor) -> Tensor:
+        return total_loss(out, self.video[idx], self.audio[idx], self.seg_visual[idx], self.seg_weight, self.seg_loss)
+
+
+def build_vplan_targets(cfg: VPLANConfig, ctx) -> VPLANTargets:
+    """VPLAN eq. 9 against the train split's segment pseudo labels (PLG, or PLD with ``pseudo="pld"``)."""
+    seg = torch.as_tensor(vplan_segment_labels(cfg, "train", ctx), dtype=torch.float32)
     y = torch.as_tensor(ctx.train.labels, dtype=torch.float32)
-    return Targets(video=y, audio=smooth(y, cfg.audio_keep), visual=video_level(seg), seg_visual=seg,
-                   seg_loss=segment_loss(cfg), seg_weight=cfg.lam)
+    return VPLANTargets(video=y, audio=smooth(y, cfg.audio_keep), visual=video_level(seg), seg_visual=seg,
+                        seg_loss=segment_loss(cfg), seg_weight=cfg.lam)

@@ -1,0 +1,148 @@
+"""What every paper's tables are made of: profiles, schedules, and the ``Row`` / ``Table`` types."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from avvp_lib.config import PAPER_SCHEDULES, DataConfig, ModelConfig, RunConfig, TrainConfig
+
+PAPER_NUMBERS = Path(__file__).parent.parent / "tables" / "paper_numbers.yaml"
+TABLE_KINDS = ("runs", "plg_quality", "pld_quality", "train_label_quality", "cited")
+
+
+@lru_cache(maxsize=1)
+def paper_numbers() -> dict:
+    """The papers' numbers by table key and row label (``tables/paper_numbers.yaml``)."""
+    return yaml.safe_load(PAPER_NUMBERS.read_text())
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Where the data is and how long to train. ``epochs=None`` keeps each paper's schedule."""
+
+    name: str
+    data_dir: str
+    world_size: str | None  # synthetic world to build; None = real LLP features
+    epochs: int | None = None
+    grid_epochs: int | None = None  # LSLD Table 4(a)'s 16-run grid
+    seeds: tuple[int, ...] = (1,)
+    annotations_dir: str | None = None
+    missing: str = "error"  # videos without a feature file: "error" or "skip"
+    eval_audio: str | None = None  # audio eval CSV instead of the corrected one (legacy 2020)
+    backbones: tuple[str, ...] | None = None  # models whose rows train (None: all; CI skips some)
+
+    @property
+    def synthetic(self) -> bool:
+        return self.world_size is not None
+
+    def skips(self, run: RunConfig) -> str:
+        """'' when this profile trains ``run``, else the reason shown in its row."""
+        if self.backbones is None or run.model.name in self.backbones:
+            return ""
+        return f"{run.model.name} rows are not trained in the {self.name} profile"
+
+
+PROFILES: dict[str, Profile] = {
+    # CI: only HAN rows train (an MGN / DHHN / MM-Pyramid smoke run takes ~18 / 19 / 53 s on a CPU)
+    "smoke": Profile("smoke", "data/synthetic_smoke", "smoke", epochs=2, grid_epochs=1,
+                     backbones=("han",)),
+    "default": Profile("default", "data/synthetic_default", "default", epochs=6, seeds=(1, 2, 3)),
+    "llp": Profile("llp", "data/llp", None, missing="skip"),
+    # the real-LLP path end to end in minutes, before committing to the papers' schedules
+    "llp-short": Profile("llp-short", "data/llp", None, epochs=2, grid_epochs=1, missing="skip"),
+}
+
+
+def get_profile(name: str, data_dir: str | None = None, missing: str | None = None,
+                eval_audio: str | None = None) -> Profile:
+    """A profile, its data folder, missing-video rule or audio eval file replaced when given."""
+    if name not in PROFILES:
+        raise KeyError(f"unknown profile {name!r}; expected one of {sorted(PROFILES)}")
+    given = dict(data_dir=data_dir, missing=missing, eval_audio=eval_audio)
+    changes = {k: v for k, v in given.items() if v}
+    return dataclasses.replace(PROFILES[name], **changes)
+
+
+def schedule(paper: str, profile: Profile, grid: bool = False) -> TrainConfig:
+    """The paper's schedule, shortened by the profile (StepLR step scaled with it, rounded up)."""
+    base = PAPER_SCHEDULES[paper]
+    epochs = (profile.grid_epochs if grid else None) or profile.epochs
+    if epochs is None:
+        return base
+    step = math.ceil(base.step_size * epochs / base.epochs)
+    return dataclasses.replace(base, epochs=epochs, step_size=step)
+
+
+RESNET = ("res152", "r2plus1d_18")  # the original visual features (2D ResNet-152 + 3D R(2+1)D-18)
+CLIP = ("clip_vitb16",)  # LSLD's training features
+
+
+def data(profile: Profile, visual: tuple[str, ...]) -> DataConfig:
+    return DataConfig(data_dir=profile.data_dir, annotations_dir=profile.annotations_dir,
+                      visual=visual, missing=profile.missing, eval_audio=profile.eval_audio)
+
+
+def backbone(name: str) -> ModelConfig:
+    """A registered backbone (``models.MODELS``) at its own defaults."""
+    return ModelConfig(name=name)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a table.
+
+    ``run``: for a "runs" table the run trained and scored on test; for a label-quality table the
+    run whose segment labels (``methods.segment_labels``) are scored (only its prerequisites train).
+    ``coords``: typed coordinates of the row in the paper's layout, e.g.
+    ``{"alpha": 3.0, "beta": 0.2}``.
+    """
+
+    label: str  # the paper's row label (a key of paper_numbers.yaml)
+    run: RunConfig | None = None
+    coords: dict[str, float] = field(default_factory=dict, hash=False)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str  # key in paper_numbers.yaml and the output file name
+    title: str  # "VPLAN Table III: ..." as printed
+    kind: str  # TABLE_KINDS; reproduce.SCORERS computes each kind
+    rows: tuple[Row, ...]
+    columns: tuple[str, ...] = ()  # empty = the ten LLP metrics
+    caption: str = ""
+    grid: tuple[str, str] | None = None  # (down, across) coordinates of a grid layout (Table 4(a))
+
+    def __post_init__(self) -> None:
+        if self.kind not in TABLE_KINDS:
+            raise ValueError(f"table {self.key}: kind must be one of {TABLE_KINDS}, "
+                             f"got {self.kind!r}")
+        if self.grid and any(set(self.grid) - set(r.coords) for r in self.rows):
+            raise ValueError(f"table {self.key}: every row of a grid needs coordinates {self.grid}")
+
+
+NOT_HERE = "not implemented in this bundle (cited from the paper)"
+
+
+def cited(*labels: str) -> tuple[Row, ...]:
+    """Rows whose numbers are only the paper's."""
+    return tuple(Row(label, note=NOT_HERE) for label in labels)
+
+
+def shortened(p: Profile) -> str:
+    """Caption text saying that the profile shortens the papers' schedules."""
+    if not p.epochs:
+        return ""
+    return f"{p.name} profile: {p.epochs} epochs per run (papers: VPLAN 30, LSLD 20)."
+
+
+def run(p: Profile, name: str, paper: str, supervision: object, visual: tuple[str, ...],
+        model: str = "han", grid: bool = False) -> RunConfig:
+    """A run of profile ``p``: ``paper``'s schedule (``PAPER_SCHEDULES``), backbone ``model``."""
+    return RunConfig(name=name, data=data(p, visual), model=backbone(model),
+                     train=schedule(paper, p, grid), supervision=supervision)
