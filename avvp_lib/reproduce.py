@@ -41,7 +41,7 @@ from avvp_lib.train import BuildContext, RunResult, train
 
 
 def runs_dir(profile: Profile) -> Path:
-    return OUTPUTS_DIR / "runs" / profile.name
+    return OUTPUTS_DIR / "runs" / (profile.runs_of or profile.name)
 
 
 def seeded(config, profile: Profile) -> list:
@@ -265,8 +265,10 @@ def claim_evidence(profile: Profile, claims: tuple[Claim, ...] = CLAIMS, device:
 
 def write_claims(profile: Profile, device: str | None = None, out_dir: Path | None = None) -> Path:
     """Judge every claim of ``avvp_lib.claims`` on ``profile``'s results; write ``claims.md`` and ``claims.csv``."""
-    evidence = claim_evidence(profile, CLAIMS, device)
-    results = [evaluate(c, evidence[c.key], paper_numbers()) for c in CLAIMS]
+    keys = {t.key for t in tables(profile)}
+    claims = tuple(c for c in CLAIMS if c.table in keys)  # the claims of the profile's tables
+    evidence = claim_evidence(profile, claims, device)
+    results = [evaluate(c, evidence[c.key], paper_numbers()) for c in claims]
     out = Path(out_dir or tables_dir(profile))
     out.mkdir(parents=True, exist_ok=True)
     claims_frame(results).to_csv(out / "claims.csv", index=False)

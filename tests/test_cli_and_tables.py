@@ -8,7 +8,7 @@ from avvp_lib.experiments import PAPER_NUMBERS, Row, Table, all_runs, get_profil
 from avvp_lib.methods import get_method, requires
 from avvp_lib.metrics import METRIC_KEYS
 from avvp_lib.render import SYNTHETIC_TAG, grid, table_title, wide, write_table
-from avvp_lib.reproduce import compute_table
+from avvp_lib.reproduce import compute_table, runs_dir
 from avvp_lib.train import plan_layers
 
 
@@ -70,6 +70,14 @@ def test_profiles_and_schedules():
     assert len(names) == len(set(names)) and names[0] == "vplan_plg_rl"  # PLD's prerequisite first
     with pytest.raises(KeyError, match="unknown profile"):
         get_profile("fast")
+
+
+def test_quick_profile_is_the_headline_subset_of_default():
+    """quick computes only its tables, and every run it trains is one of default's (it shares their folders)."""
+    quick, default = get_profile("quick"), get_profile("default")
+    assert [t.key for t in tables(quick)] == list(quick.tables)
+    assert set(all_runs(quick)) <= set(all_runs(default)) and len(all_runs(quick)) < len(all_runs(default))
+    assert runs_dir(quick) == runs_dir(default)
 
 
 def test_rendering_marks_the_synthetic_world(smoke_world, tmp_path):

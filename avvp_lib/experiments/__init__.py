@@ -38,8 +38,8 @@ TABLES = [*vplan.TABLES, *lsld.TABLES, train_label_quality]
 
 
 def tables(p: Profile) -> list[Table]:
-    """Every table of profile ``p``, in the papers' order."""
-    return [make(p) for make in TABLES]
+    """The tables of profile ``p`` (every table, or those ``p.tables`` names), in the papers' order."""
+    return [t for t in (make(p) for make in TABLES) if p.tables is None or t.key in p.tables]
 
 
 def get_table(key: str, p: Profile) -> Table:

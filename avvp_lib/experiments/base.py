@@ -35,6 +35,8 @@ class Profile:
     missing: str = "error"  # videos without a feature file: "error" or "skip"
     eval_audio: str | None = None  # audio eval CSV instead of the corrected one (legacy 2020)
     backbones: tuple[str, ...] | None = None  # models whose rows train (None: all; CI skips some)
+    tables: tuple[str, ...] | None = None  # keys of the tables it computes (None: every table)
+    runs_of: str | None = None  # share another profile's run folders (same world and schedule)
 
     @property
     def synthetic(self) -> bool:
@@ -47,11 +49,16 @@ class Profile:
         return f"{run.model.name} rows are not trained in the {self.name} profile"
 
 
+HEADLINE = ("vplan_t1", "vplan_t2", "vplan_t3", "lsld_t2", "lsld_t4a", "train_label_quality")
 PROFILES: dict[str, Profile] = {
     # CI: only HAN rows train (an MGN / DHHN / MM-Pyramid smoke run takes ~18 / 19 / 53 s on a CPU)
     "smoke": Profile("smoke", "data/synthetic_smoke", "smoke", epochs=2, grid_epochs=1,
                      backbones=("han",)),
-    "default": Profile("default", "data/synthetic_default", "default", epochs=6, seeds=(1, 2, 3)),
+    "default": Profile("default", "data/synthetic_default", "default", epochs=6, grid_epochs=3,
+                       seeds=(1, 2, 3)),
+    # the headline tables on the default world, same runs as default (a quick look before it)
+    "quick": Profile("quick", "data/synthetic_default", "default", epochs=6, grid_epochs=3,
+                     seeds=(1, 2, 3), tables=HEADLINE, runs_of="default"),
     "llp": Profile("llp", "data/llp", None, missing="skip"),
     # the real-LLP path end to end in minutes, before committing to the papers' schedules
     "llp-short": Profile("llp-short", "data/llp", None, epochs=2, grid_epochs=1, missing="skip"),
