@@ -33,10 +33,12 @@ from avvp_lib.executors import ExecutorOptions, train_grid
 from avvp_lib.experiments import Profile, Table, all_runs, paper_numbers, tables
 from avvp_lib.methods import requires, segment_labels
 from avvp_lib.methods.vplan import video_precision_recall_per_video
-from avvp_lib.metrics import METRIC_KEYS, binarize, parse_scores_per_video, soft_label_scores, visual_scores_per_video
+from avvp_lib.metrics import (METRIC_KEYS, binarize, parse_scores_per_video, per_class_f1, soft_label_scores,
+                              visual_scores_per_video)
 from avvp_lib.paths import OUTPUTS_DIR, resolve
 from avvp_lib.render import SYNTHETIC_TAG, tables_dir, to_markdown, write_table
 from avvp_lib.train import BuildContext, RunResult, train
+from avvp_lib.vocabulary import CLASSES
 
 
 
@@ -89,14 +91,16 @@ def split_for_labels(profile: Profile, name: str, kinds: tuple[str, ...] = ()) -
     return drop_missing(split, resolve(profile.data_dir), kinds, profile.missing)
 
 
-def label_kinds(table: Table) -> tuple[str, ...]:
-    """Feature kinds a label-quality table reads: its rows' CLIP kinds and their prerequisite runs' kinds."""
-    kinds = []
-    for row in table.rows:
-        clip = getattr(row.run.supervision, "clip_kind", None)
-        kinds += [clip] if clip else []
-        kinds += [k for pre in requires(row.run) for k in pre.feature_kinds()]
+def run_label_kinds(run) -> tuple[str, ...]:
+    """Feature kinds ``run``'s labels read: its method's CLIP kind and its prerequisite runs' kinds."""
+    clip = getattr(run.supervision, "clip_kind", None)
+    kinds = ([clip] if clip else []) + [k for pre in requires(run) for k in pre.feature_kinds()]
     return tuple(dict.fromkeys(kinds))
+
+
+def label_kinds(table: Table) -> tuple[str, ...]:
+    """Feature kinds a label-quality table reads (``run_label_kinds`` of its rows)."""
+    return tuple(dict.fromkeys(k for row in table.rows for k in run_label_kinds(row.run)))
 
 
 def label_context(run, split: LLPSplit, profile: Profile, device: str | None = None) -> BuildContext:
@@ -279,6 +283,51 @@ def write_claims(profile: Profile, device: str | None = None, out_dir: Path | No
     return out / "claims.md"
 
 
+# ---------------------------------------------------------------- per class
+MAIN_ROWS = (("vplan_t3", "1 HAN"), ("vplan_t3", "5 + PLD + L_S"), ("lsld_t2", "no DeN, no ReW"),
+             ("lsld_t2", "DeN + ReW"))  # each paper's baseline and its full method
+
+
+def _visual_prediction(result: RunResult) -> np.ndarray:
+    """A finished run's binary visual test prediction [N, 10, C] (its inference rule)."""
+    pred = result.predictions("test")
+    return binarize(pred["frame"], pred["global"], pred["audio"], pred["visual"], rule=result.config.train.inference)[1]
+
+
+def per_class_scores(profile: Profile, device: str | None = None) -> pd.DataFrame:
+    """Segment-level visual F1 per class (``metrics.per_class_f1``) of each paper's main rows: the model on
+    test (mean over seeds) and its method's visual segment labels on val. Rows not run are left out."""
+    by_key, frames = {t.key: t for t in tables(profile)}, []
+    for key, label in MAIN_ROWS:
+        row = next((r for r in by_key[key].rows if r.label == label), None) if key in by_key else None
+        if row is None or not_run(row.run, profile):
+            continue
+        test = split_for_labels(profile, "test", row.run.feature_kinds())
+        model = np.nanmean([per_class_f1(_visual_prediction(r), test.gt_visual)
+                            for r in run_with_seeds(row.run, profile, device, progress=False)], axis=0)
+        val = split_for_labels(profile, "val", run_label_kinds(row.run))
+        labels = per_class_f1((labels_of(row.run, val, profile, device) >= 0.5).astype(np.uint8), val.gt_visual)
+        for source, f1 in ((f"{label} — model (test)", model), (f"{label} — labels (val)", labels)):
+            frames.append(pd.DataFrame({"table": key, "row": label, "source": source, "class": CLASSES, "f1": f1}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["table", "row", "source", "class", "f1"])
+
+
+def write_per_class(profile: Profile, device: str | None = None, out_dir: Path | None = None) -> Path:
+    """``per_class.csv`` (long) and ``per_class.md`` (a class per row, a source per column) beside the tables."""
+    df, out = per_class_scores(profile, device), Path(out_dir or tables_dir(profile))
+    out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out / "per_class.csv", index=False)
+    wide = df.pivot(index="class", columns="source", values="f1").reindex(CLASSES).round(1).reset_index()
+    tag = SYNTHETIC_TAG if profile.synthetic else "LLP"
+    (out / "per_class.md").write_text(
+        f"### Segment-level visual F1 per class of the main rows — {tag}\n\n{to_markdown(wide.map(lambda v: '-' if pd.isna(v) else v))}\n\n"
+        "Model: the trained run on test (mean over seeds); labels: the run's visual segment labels on val (PLG/PLD, "
+        "LSLD's denoised labels, or the video label on every segment for HAN), thresholded at 0.5. Per class: the "
+        "official per-video F1 restricted to that class, over the videos that have it in prediction or GT "
+        "(metrics.per_class_f1); '-' = no such video. Not a paper table.\n")
+    return out / "per_class.md"
+
+
 def reproduce(profile: Profile, device: str | None = None, progress: bool = True, executor: str = "local",
               options: ExecutorOptions | None = None, retrain: bool = False) -> dict[str, pd.DataFrame]:
     """Every table of ``profile``: train what is missing (stacks on ``executor``), compute, write; then the claims
@@ -291,4 +340,5 @@ def reproduce(profile: Profile, device: str | None = None, progress: bool = True
         frames[table.key] = compute_table(table, profile, device, progress)
         write_table(frames[table.key], table, profile)
     write_claims(profile, device)
+    write_per_class(profile, device)
     return frames

@@ -8,7 +8,8 @@ from avvp_lib.claims import (CLAIMS, VERDICTS, Claim, Evidence, compare, evaluat
                              student_t_two_sided)
 from avvp_lib.data.splits import load_split
 from avvp_lib.experiments import get_profile, tables, vplan_runs
-from avvp_lib.metrics import METRIC_KEYS, binarize, parse_scores
+from avvp_lib.methods.baseline import video_label_everywhere
+from avvp_lib.metrics import METRIC_KEYS, binarize, parse_scores, per_class_f1
 from avvp_lib.train import RunResult
 
 NUMBERS = reproduce.paper_numbers()
@@ -143,3 +144,28 @@ def test_label_quality_per_video_means_are_the_table(smoke_world):
     for row, scores in table.items():
         assert {k: float(v.mean()) for k, v in per_video[row].items()} == pytest.approx(scores)
         assert per_video[row]["precision"].shape == (60,)
+
+
+def test_per_class_scores_of_the_main_rows(smoke_world, tmp_path, monkeypatch):
+    """Per class: the model's F1 is per_class_f1 of its binarized test prediction, the labels' F1 that of its
+    method's val labels (HAN: the video label on every segment); the Markdown has a row per class."""
+    profile = get_profile("smoke")
+    test, val = load_split(smoke_world, "test", progress=False), load_split(smoke_world, "val", progress=False)
+    rng = np.random.default_rng(1)
+    pred = {"frame": rng.random((len(test), 10, 2, 25)), "global": rng.random((len(test), 25)),
+            "audio": rng.random((len(test), 25)), "visual": rng.random((len(test), 25))}
+    np.savez(tmp_path / "predictions.npz", **{f"test/{k}": v.astype(np.float32) for k, v in pred.items()})
+    han = vplan_runs(profile)["1 HAN"]
+    monkeypatch.setattr(reproduce, "MAIN_ROWS", (("vplan_t3", "1 HAN"), ("lsld_t2", "DeN + ReW")))
+    monkeypatch.setattr(reproduce, "run_with_seeds", lambda run, *a, **k: [RunResult(tmp_path, run, {}, {}, 1)])
+    df = reproduce.per_class_scores(profile)
+    assert set(df["source"]) == {"1 HAN — model (test)", "1 HAN — labels (val)", "DeN + ReW — model (test)",
+                                 "DeN + ReW — labels (val)"}
+    got = df[df["source"] == "1 HAN — labels (val)"]["f1"].to_numpy()
+    np.testing.assert_allclose(got, per_class_f1(video_label_everywhere(val.labels), val.gt_visual), equal_nan=True)
+    pv = binarize(*(pred[k].astype(np.float32) for k in ("frame", "global", "audio", "visual")),
+                  rule=han.train.inference)[1]
+    np.testing.assert_allclose(df[df["source"] == "1 HAN — model (test)"]["f1"].to_numpy(),
+                               per_class_f1(pv, test.gt_visual), equal_nan=True)
+    md = reproduce.write_per_class(profile, out_dir=tmp_path).read_text()
+    assert md.count("\n| ") == 1 + 25 and "not comparable" in md
