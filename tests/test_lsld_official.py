@@ -9,7 +9,7 @@ import torch
 from avvp_lib.config import DataConfig, ModelConfig, to_dict
 from avvp_lib.losses import EPS
 from avvp_lib.metrics import binarize
-from avvp_lib.methods.lsld_audio import AUDIO_TEMPLATE, LSLDOfficialConfig, build_lsld_official_targets, denoise_audio_segments
+from avvp_lib.methods.lsld_audio import AUDIO_TEMPLATE, build_lsld_official_targets, denoise_audio_segments
 from avvp_lib.models.han import HAN, HANOutput
 from avvp_lib.models.stacked_han import StackedHAN
 from avvp_lib.recipes import LSLD_OFFICIAL_SCHEDULE, lsld_official_run
@@ -19,23 +19,13 @@ from avvp_lib.vocabulary import CLASS_INDEX
 SPEECH, DOG, CAT, CAR, CELLO = (CLASS_INDEX[n] for n in ("Speech", "Dog", "Cat", "Car", "Cello"))
 
 
-class TableEncoder:
-    """A text encoder of fixed vectors, one per prompt: any other prompt is a KeyError (so the exact strings are tested)."""
-
-    def __init__(self, table: dict[str, list[float]]):
-        self.table = table
-
-    def encode_text(self, prompts: list[str]) -> torch.Tensor:
-        return torch.nn.functional.normalize(torch.tensor([self.table[p] for p in prompts], dtype=torch.float32), dim=-1)
-
-
 def sound(text: str) -> str:
     return AUDIO_TEMPLATE.replace("[CLS]", text)
 
 
-def test_audio_denoising_by_hand():
+def test_audio_denoising_by_hand(table_encoder):
     """main.py L165-252: 'This is a sound of ...' prompts, argmax per segment; 4+ labels are not denoised."""
-    enc = TableEncoder({sound("Speeching"): [1, 0, 0], sound("Dog"): [0, 1, 0], sound("Speeching and Dog"): [1, 1, 0],
+    enc = table_encoder({sound("Speeching"): [1, 0, 0], sound("Dog"): [0, 1, 0], sound("Speeching and Dog"): [1, 1, 0],
                         sound("other"): [0, 0, 1]})
     feats = np.zeros((2, 10, 3), np.float32)
     feats[0, :4] = [[1, 0, 0],  # cos: speech 1, dog 0, both .71, other 0 -> speech
