@@ -4,6 +4,11 @@
 ``vplan_lsld_run``: VPLAN + LSLD (``methods.vplan_lsld``), a method of this bundle's own.
 Each takes the table's ``DataConfig`` and schedule (``experiments.schedule``) and returns one
 ``RunConfig``.
+
+Two habits of fyyCS/LSLD ``main.py`` are not reproduced, as they are the trainer's, shared by every
+run: its selection keeps the later epoch on a tie (``audio_eve >= best_F``, L496; here the earlier),
+and its segment BCE does not clamp the segment probabilities (L282-283; here every BCE clamps to
+[1e-7, 1 - 1e-7], which ``nn.BCELoss``'s own log clamp at -100 makes a difference only below 1e-7).
 """
 from __future__ import annotations
 
