@@ -123,6 +123,7 @@ def run_fingerprint(config: RunConfig, splits: dict[str, LLPSplit]) -> dict:
     data = config.data
     ann = resolve(data.annotations_dir) if data.annotations_dir else resolve(data.data_dir)
     clip_kind = getattr(config.supervision, "clip_kind", None)  # the features its pseudo labels come from
+    clap_kind = getattr(config.supervision, "clap_kind", None)
     features = {}
     for kind in config.feature_kinds():
         h = hashlib.sha256()
@@ -137,6 +138,7 @@ def run_fingerprint(config: RunConfig, splits: dict[str, LLPSplit]) -> dict:
                         **({f"eval_audio {data.eval_audio}": _file_digest(resolve(data.eval_audio))} if data.eval_audio else {})},
         "features": features,
         "text_encoder": text_encoder_identity(resolve(data.data_dir), clip_kind) if clip_kind else None,
+        **({"audio_text_encoder": text_encoder_identity(resolve(data.data_dir), clap_kind)} if clap_kind else {}),
     }
 
 
@@ -149,8 +151,9 @@ def changes(recorded: dict, current: dict) -> list[str]:
             if old.get(name) != new.get(name):
                 what = "added" if name not in old else "removed" if name not in new else "changed"
                 out.append(f"{part[:-1] if part == 'features' else 'annotation file'} {name} {what}")
-    if recorded.get("text_encoder") != current.get("text_encoder"):
-        out.append(f"text encoder was {json.dumps(recorded.get('text_encoder'))}, now {json.dumps(current.get('text_encoder'))}")
+    for part in ("text_encoder", "audio_text_encoder"):
+        if recorded.get(part) != current.get(part):
+            out.append(f"{part.replace('_', ' ')} was {json.dumps(recorded.get(part))}, now {json.dumps(current.get(part))}")
     return out
 
 

@@ -1,9 +1,11 @@
 """Text encoders with one interface, ``encode_text(list[str]) -> Tensor[n, d]`` (L2-normalised).
 
-Which one a run uses is decided by its data, once, in the build context
+Which one a run uses is decided by its data and the feature kind, once, in the build context
 (``train.BuildContext.text_encoder``): a synthetic world (its world file records a seed) gets the
-world's ``synthetic.text_encoder.SyntheticTextEncoder``, real features the CLIP matching the
-feature kind (``clip_encoder``). Methods only ever see a ``TextEncoder``.
+world's ``synthetic.text_encoder.SyntheticTextEncoder`` (over its CLIP-like latent space, or over
+its CLAP-like audio space, ``synthetic.clap_space``, for a CLAP kind), real features the CLIP
+(``clip_encoder``) or LAION-CLAP (``clap_encoder``) matching the kind. Methods only ever see a
+``TextEncoder``.
 """
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from typing import Protocol
 
 import torch
 
-from avvp_lib.clip_encoder import ClipEncoder, is_checkpoint_path, resolve_pretrained
+from avvp_lib.clap_encoder import CLAP_MODELS, ClapEncoder, resolve_checkpoint
+from avvp_lib.clip_encoder import ClipEncoder, WeightsUnavailable, is_checkpoint_path, resolve_pretrained
+from avvp_lib.synthetic.clap_space import ClapSpace
 from avvp_lib.synthetic.text_encoder import SyntheticTextEncoder, world_seed
 
 
@@ -22,21 +26,37 @@ class TextEncoder(Protocol):
     def encode_text(self, prompts: list[str]) -> torch.Tensor: ...
 
 
-def text_encoder_for(world: int | None, clip_kind: str, device: str | None = None) -> TextEncoder:
-    """The encoder of data whose world seed is ``world`` (``synthetic.text_encoder.world_seed``; None: real
-    features, the real CLIP matching ``clip_kind``)."""
+def is_clap(kind: str) -> bool:
+    """Whether ``kind`` is an audio feature kind of a CLAP model (``clap_encoder.CLAP_MODELS``)."""
+    return kind in CLAP_MODELS
+
+
+def text_encoder_for(world: int | None, kind: str, device: str | None = None) -> TextEncoder:
+    """The text encoder matching ``kind`` features of data whose world seed is ``world``
+    (``synthetic.text_encoder.world_seed``; None: real features, the real CLIP or CLAP of ``kind``)."""
     if world is not None:
-        return SyntheticTextEncoder.from_seed(world)
-    _, pretrained, _ = resolve_pretrained(clip_kind)  # the cache follows a changed $AVVP_CLIP_CHECKPOINT_*
-    return _clip_text_encoder(clip_kind, device, pretrained)
+        return SyntheticTextEncoder(ClapSpace.from_seed(world)) if is_clap(kind) else SyntheticTextEncoder.from_seed(world)
+    if is_clap(kind):
+        _, _, checkpoint = resolve_checkpoint(kind)  # fails fast, before anything is built
+        return _clap_text_encoder(kind, device, checkpoint)
+    _, pretrained, _ = resolve_pretrained(kind)  # the cache follows a changed $AVVP_CLIP_CHECKPOINT_*
+    return _clip_text_encoder(kind, device, pretrained)
 
 
-def text_encoder_identity(data_dir: str | Path, clip_kind: str) -> dict:
-    """What a run on ``data_dir`` uses, as recorded with it: the world's seed, or CLIP's tag or checkpoint + hash."""
+def text_encoder_identity(data_dir: str | Path, kind: str) -> dict:
+    """What a run on ``data_dir`` uses for ``kind``, as recorded with it: the world's seed, or the CLIP tag /
+    checkpoint + hash (CLAP: its checkpoint + hash, or why it is unavailable; building the labels raises)."""
     seed = world_seed(data_dir)
     if seed is not None:
-        return {"encoder": "synthetic", "world_seed": seed}
-    name, pretrained, _ = resolve_pretrained(clip_kind)
+        return {"encoder": "synthetic_clap" if is_clap(kind) else "synthetic", "world_seed": seed}
+    if is_clap(kind):
+        try:
+            _, _, checkpoint = resolve_checkpoint(kind)
+        except WeightsUnavailable as err:
+            return {"encoder": "laion_clap", "checkpoint": f"unavailable ({type(err).__name__})"}
+        path = Path(checkpoint).resolve()
+        return {"encoder": "laion_clap", "kind": kind, "checkpoint": str(path), "sha256": file_sha256(path)}
+    name, pretrained, _ = resolve_pretrained(kind)
     if not is_checkpoint_path(pretrained):
         return {"encoder": name, "pretrained": pretrained}
     path = Path(pretrained).resolve()
@@ -56,6 +76,11 @@ def _sha256(path: Path, size: int, mtime_ns: int, inode: int) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=2)
+def _clap_text_encoder(clap_kind: str, device: str | None, checkpoint: str) -> TextEncoder:
+    return ClapEncoder.for_kind(clap_kind, checkpoint, device)
 
 
 @functools.lru_cache(maxsize=2)

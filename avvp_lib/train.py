@@ -452,13 +452,17 @@ def plan_layers(configs: list[RunConfig], runs_dir: str | Path | None = None,
 
     Layer d holds the runs whose longest chain of prerequisites (``methods.requires``) is d; within a
     layer, runs are grouped by ``stack_key`` into stacks of at most ``max_runs`` (one if not stackable).
+    Configs equal but for their name (one ``config_hash``) are planned once.
     """
     depth: dict[RunConfig, int] = {}
     for c in with_prerequisites(configs):  # prerequisites come first, so their depth is known
         depth[c] = max((depth[p] + 1 for p in requires(c)), default=0)
     groups: dict[tuple, list[RunConfig]] = {}
+    planned: set[str] = set()  # config hashes: two names for one config train once
     for c, d in depth.items():
-        if not (run_dir_for(c, runs_dir) / "results.json").is_file():
+        h = config_hash(c)
+        if h not in planned and not (run_dir_for(c, runs_dir) / "results.json").is_file():
+            planned.add(h)
             groups.setdefault((d, stack_key(c)), []).append(c)
     layers: list[list[list[RunConfig]]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
     for (d, _), group in groups.items():

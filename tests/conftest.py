@@ -44,3 +44,21 @@ def interrupt_after_first_epoch(monkeypatch):
 
     monkeypatch.setattr(trainer, "_write_history", crash)
     return lambda: monkeypatch.setattr(trainer, "_write_history", real_write)
+
+
+class TableEncoder:
+    """A text encoder of fixed vectors, one per prompt: any other prompt is a KeyError (so the exact strings are tested)."""
+
+    def __init__(self, table: dict[str, list[float]]):
+        self.table = table
+
+    def encode_text(self, prompts: list[str]):
+        import torch
+
+        return torch.nn.functional.normalize(torch.tensor([self.table[p] for p in prompts], dtype=torch.float32), dim=-1)
+
+
+@pytest.fixture
+def table_encoder():
+    """``TableEncoder``: a hand-made text encoder for label tests computed by hand."""
+    return TableEncoder

@@ -31,6 +31,7 @@ FEATURE_SHAPES: dict[str, tuple[int, int]] = {  # the kinds the synthetic world 
     "r2plus1d_18": (10, 512),
     "clip_vitb16": (80, 512),  # per frame, as the official LSLD release
     "clip_vitb32": (80, 512),
+    "clap_audioset": (10, 512),  # LAION-CLAP audio segment features, as the official LSLD release
 }
 # what the loader reads: the kinds above and other projects' releases
 READABLE_SHAPES: dict[str, tuple[int, int]] = {**FEATURE_SHAPES, **RELEASED_SHAPES}

@@ -8,7 +8,7 @@ scores tables is ``avvp_lib.reproduce`` (``SCORERS``, by table kind), the code t
 from __future__ import annotations
 
 from avvp_lib.config import RunConfig
-from avvp_lib.experiments import lsld, vplan
+from avvp_lib.experiments import bundle, lsld, vplan
 from avvp_lib.experiments.base import (CLIP, NOT_HERE, PAPER_NUMBERS, PROFILES, RESNET, TABLE_KINDS,
                                        Profile, Row, Table, cited, data, get_profile, paper_numbers,
                                        run, schedule)
@@ -24,9 +24,10 @@ def train_label_quality(p: Profile) -> Table:
     return Table(
         "train_label_quality", "Pseudo-label quality on the train split (not a paper table; needs "
                                "train dense GT)", "train_label_quality",
-        (Row("video label on every segment", v["1 HAN"]), Row("VPLAN PLG", v["4 + PLG + L_S"]),
-         Row("VPLAN PLD", v["5 + PLD + L_S"]), Row("LSLD denoised", lsld_den),
-         Row("LSLD denoised + re-weighted", lsld_run(p, "lsld"))),
+        tuple(Row(label, r, paper=False) for label, r in (
+            ("video label on every segment", v["1 HAN"]), ("VPLAN PLG", v["4 + PLG + L_S"]),
+            ("VPLAN PLD", v["5 + PLD + L_S"]), ("LSLD denoised", lsld_den),
+            ("LSLD denoised + re-weighted", lsld_run(p, "lsld")))),
         columns=("seg_v", "evt_v", "soft_seg_v", "bce"),
         caption="Against the synthetic world's train GT, which training never reads: segment- and "
                 "event-level visual F1 of the labels thresholded at 0.5; soft_seg_v = segment F1 "
@@ -34,7 +35,7 @@ def train_label_quality(p: Profile) -> Table:
                 "better), both without thresholding, so they show what re-weighting changes.")
 
 
-TABLES = [*vplan.TABLES, *lsld.TABLES, train_label_quality]
+TABLES = [*vplan.TABLES, *lsld.TABLES, *bundle.TABLES, train_label_quality]
 
 
 def tables(p: Profile) -> list[Table]:

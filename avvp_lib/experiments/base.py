@@ -106,13 +106,15 @@ class Row:
     ``run``: for a "runs" table the run trained and scored on test; for a label-quality table the
     run whose segment labels (``methods.segment_labels``) are scored (only its prerequisites train).
     ``coords``: typed coordinates of the row in the paper's layout, e.g.
-    ``{"alpha": 3.0, "beta": 0.2}``.
+    ``{"alpha": 3.0, "beta": 0.2}``. ``paper=False``: a row in neither paper (this bundle's), so
+    without paper numbers.
     """
 
-    label: str  # the paper's row label (a key of paper_numbers.yaml)
+    label: str  # the paper's row label (a key of paper_numbers.yaml) unless paper=False
     run: RunConfig | None = None
     coords: dict[str, float] = field(default_factory=dict, hash=False)
     note: str = ""
+    paper: bool = True
 
 
 @dataclass(frozen=True)

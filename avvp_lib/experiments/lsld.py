@@ -7,16 +7,20 @@ Each table is a function of the profile, listed in ``TABLES``.
 from __future__ import annotations
 
 from avvp_lib.config import RunConfig
-from avvp_lib.experiments.base import CLIP, RESNET, Profile, Row, Table, cited, run, shortened
+from avvp_lib.experiments.base import (CLIP, RESNET, Profile, Row, Table, cited, data, run, schedule,
+                                       shortened)
 from avvp_lib.experiments.vplan import jomold_run, ma_run
 from avvp_lib.methods import HANLabels, LSLDConfig
+from avvp_lib.recipes import lsld_official_run, vplan_lsld_run
 
 T4A_ALPHAS = (3.0, 3.5, 4.0, 4.5)
 T4A_BETAS = (0.2, 0.4, 0.6, 0.8)
 T5_BACKBONES = {"MM-Pyramid": "mm_pyramid", "DHHN": "dhhn"}
 CLIP_NOTE = ("'Clip' rows train on CLIP ViT-B/16 features instead of ResNet + R(2+1)D. HAN, MGN "
              "and the backbones use LSLD's schedule, MA and JoMoLD their code's (this bundle's "
-             "choice; the paper cites their papers).")
+             "choice; the paper cites their papers). 'LSLD (official code)': fyyCS/LSLD main.py's "
+             "recipe (CLAP audio labels too, 4 layers, its loss and schedule; avvp_lib.recipes). "
+             "'VPLAN + LSLD': this bundle's method (in neither paper; avvp_lib.methods.vplan_lsld).")
 T5_NOTE = ("Vanilla and + Clip rows train on HAN's targets, + LSLD rows on LSLD's labels, all with "
            "LSLD's schedule; vanilla rows on ResNet + R(2+1)D, the others on CLIP ViT-B/16.")
 
@@ -41,7 +45,11 @@ def t1(p: Profile) -> Table:
          Row("MGN", han("lsld_mgn_resnet", RESNET, "mgn")), Row("MA", ma_run(p, RESNET)),
          Row("JoMoLD", jomold_run(p, RESNET)), Row("HAN + Clip", han("lsld_han_clip", CLIP)),
          Row("MGN + Clip", han("lsld_mgn_clip", CLIP, "mgn")), Row("MA + Clip", ma_run(p, CLIP)),
-         Row("JoMoLD + Clip", jomold_run(p, CLIP)), Row("LSLD", lsld_run(p, "lsld"))),
+         Row("JoMoLD + Clip", jomold_run(p, CLIP)), Row("LSLD", lsld_run(p, "lsld")),
+         Row("LSLD (official code)", lsld_official_run(data(p, CLIP), schedule("lsld_official", p)),
+             paper=False),
+         Row("VPLAN + LSLD (this bundle)", vplan_lsld_run(data(p, CLIP), schedule("lsld", p)),
+             paper=False)),
         caption=_join(CLIP_NOTE, shortened(p)))
 
 

@@ -18,8 +18,11 @@ import numpy as np
 from avvp_lib.methods.baseline import HANLabels, build_han_targets, han_segment_labels
 from avvp_lib.methods.jomold import JoMoLDConfig, build_jomold_targets, jomold_requires
 from avvp_lib.methods.lsld import LSLDConfig, build_lsld_targets, lsld_segment_labels
+from avvp_lib.methods.lsld_audio import LSLDOfficialConfig, build_lsld_official_targets
 from avvp_lib.methods.ma import MAConfig, build_ma_targets, ma_requires
 from avvp_lib.methods.vplan import VPLANConfig, build_vplan_targets, vplan_requires, vplan_segment_labels
+from avvp_lib.methods.vplan_lsld import (VPLANLSLDConfig, build_vplan_lsld_targets, vplan_lsld_requires,
+                                         vplan_lsld_segment_labels)
 from avvp_lib.supervision import Targets
 
 
@@ -43,6 +46,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("lsld", LSLDConfig, build_lsld_targets, lsld_segment_labels),
     Method("ma", MAConfig, build_ma_targets, requires=ma_requires),
     Method("jomold", JoMoLDConfig, build_jomold_targets, requires=jomold_requires),
+    Method("lsld_official", LSLDOfficialConfig, build_lsld_official_targets, lsld_segment_labels),
+    Method("vplan_lsld", VPLANLSLDConfig, build_vplan_lsld_targets, vplan_lsld_segment_labels, vplan_lsld_requires),
 )}
 
 
@@ -90,5 +95,6 @@ def segment_labels(ctx: Any, split: str) -> np.ndarray:
     return method.segment_labels(ctx.config.supervision, split, ctx)
 
 
-__all__ = ["HANLabels", "JoMoLDConfig", "LSLDConfig", "METHODS", "MAConfig", "Method", "VPLANConfig", "build_targets",
+__all__ = ["HANLabels", "JoMoLDConfig", "LSLDConfig", "LSLDOfficialConfig", "METHODS", "MAConfig", "Method",
+           "VPLANConfig", "VPLANLSLDConfig", "build_targets",
            "get_method", "method_of", "requires", "segment_labels", "with_prerequisites"]

@@ -3,7 +3,9 @@
 Audio 128 -> 512; each visual feature kind -> 512, fused by a linear layer when there are
 several (ResNet-152 2048 + R(2+1)D 512 upstream); one hybrid attention layer (self-attention
 + cross-modal attention, 1 head, FFN 512, dropout 0.1, post-norm); a shared 512 -> 25
-classifier with sigmoid; attentive MMIL pooling (LSLD eq. 1).
+classifier with sigmoid; attentive MMIL pooling (LSLD eq. 1). ``visual_dropout`` > 0 drops the
+visual segment features after the attention layers, before the classifier (fyyCS/LSLD
+``nets/net_audiovisual.py``: ``MMIL_Net(cls_dropout=0.5)`` applies ``nn.Dropout(0.5)`` to ``x2``).
 """
 from __future__ import annotations
 
@@ -86,10 +88,14 @@ class HAN(nn.Module):
 
     def __init__(self, audio_dim: int = 128, visual_dims: tuple[int, ...] = (2048, 512), d_model: int = 512,
                  nhead: int = 1, dim_feedforward: int = 512, dropout: float = 0.1, num_layers: int = 1,
-                 share_layer: bool = True, num_classes: int = NUM_CLASSES):
+                 share_layer: bool = True, num_classes: int = NUM_CLASSES, visual_dropout: float = 0.0):
         super().__init__()
         if not visual_dims:
             raise ValueError("HAN needs at least one visual feature kind")
+        if not 0 <= visual_dropout < 1:
+            raise ValueError(f"visual_dropout must lie in [0, 1), got {visual_dropout}")
+        self.visual_dropout = visual_dropout
+        self.drop_visual = nn.Dropout(visual_dropout)
         self.fc_a = nn.Linear(audio_dim, d_model)
         self.fc_visual = nn.ModuleList(nn.Linear(d, d_model) for d in visual_dims)
         self.fc_fusion = nn.Linear(d_model * len(visual_dims), d_model) if len(visual_dims) > 1 else None
@@ -112,4 +118,5 @@ class HAN(nn.Module):
         for layer in self.layers:
             layer_a, layer_v = layer[0], layer[-1]
             a, v = layer_a(a, v), layer_v(v, a)
+        v = self.drop_visual(v)
         return attentive_mmil(torch.stack([a, v], dim=2), self.fc_prob, self.fc_frame_att, self.fc_av_att)

@@ -78,7 +78,7 @@ class StackedHAN(nn.Module):
         attn = first.layers[0][0].self_attn
         self.num_runs, self.num_visual = len(models), len(first.fc_visual)
         self.num_layers, self.modules_per_layer = len(first.layers), len(first.layers[0])
-        self.nhead, self.dropout = attn.num_heads, attn.dropout
+        self.nhead, self.dropout, self.visual_dropout = attn.num_heads, attn.dropout, first.visual_dropout
         self.d_model, self.dim_feedforward = attn.embed_dim, first.layers[0][0].linear1.out_features
         states = [m.state_dict() for m in models]
         self.params = nn.ParameterDict({_key(n): nn.Parameter(torch.stack([_stored(s[n].detach()) for s in states]))
@@ -138,12 +138,15 @@ class StackedHAN(nn.Module):
         Returns a ``HANOutput`` whose fields have a leading run dimension. In training mode with
         dropout, ``generators`` (one per run) supply the masks.
         """
-        noise = None
-        if self.training and self.dropout > 0:
+        noise = visual_noise = None
+        if self.training and (self.dropout > 0 or self.visual_dropout > 0):
             if generators is None or len(generators) != self.num_runs:
                 raise ValueError(f"training StackedHAN needs one torch.Generator per run ({self.num_runs})")
             b, t = audio.shape[-3:-1]
-            noise = DropoutNoise(generators, self.dropout_numel(b, t), self.dropout, audio.device)
+            if self.dropout > 0:
+                noise = DropoutNoise(generators, self.dropout_numel(b, t), self.dropout, audio.device)
+            if self.visual_dropout > 0:  # HAN.drop_visual, drawn after the layers' masks
+                visual_noise = DropoutNoise(generators, b * t * self.d_model, self.visual_dropout, audio.device)
         if shared:  # a stride-0 run dimension: no copy
             audio, visual = audio.expand(self.num_runs, *audio.shape), [x.expand(self.num_runs, *x.shape) for x in visual]
         a = self._linear(audio, "fc_a")
@@ -152,6 +155,8 @@ class StackedHAN(nn.Module):
         for i in range(self.num_layers):
             name_a, name_v = f"layers.{i}.0", f"layers.{i}.{self.modules_per_layer - 1}"
             a, v = self._hybrid_layer(a, v, name_a, noise), self._hybrid_layer(v, a, name_v, noise)
+        if visual_noise is not None:
+            v = v * visual_noise.take(*v.shape[1:])
         x = torch.stack([a, v], dim=3)  # [R, B, T, 2, D]
         frame_prob = torch.sigmoid(self._linear(x, "fc_prob"))
         frame_att = torch.softmax(self._linear(x, "fc_frame_att"), dim=2)  # over time

@@ -17,6 +17,9 @@ Features come from one latent model (``latent.LatentSpace``), with every paramet
   its latent and its segment noise and add a smaller per-frame noise, so a segment's frames are
   strongly correlated, as real video frames are.
 - VGGish-like audio (128-d): the same construction in the audio space for audible classes.
+- CLAP-like audio (10x512, kind ``clap_audioset`` as the official LSLD release): the same audio
+  latent lifted into a CLAP-like audio-text space (``clap_space.ClapSpace``), drawn last so
+  the other kinds are unchanged by it.
 - R(2+1)D-like (10x512) and ResNet-152-like (80x2048) features are fixed random linear
   views of the noiseless visual latent with more noise (per frame for ResNet): weaker views.
 Nothing here was tuned to reproduce a paper number.
@@ -38,13 +41,14 @@ from avvp_lib.atomic import atomic_save_npy, atomic_write
 from avvp_lib.data.annotations import write_dense_labels, write_weak_labels
 from avvp_lib.data.features import FEATURE_SHAPES, FRAMES_PER_SEGMENT, feature_path
 from avvp_lib.data.splits import DENSE_CSV, TRAIN_DENSE_CSV, WEAK_CSV
+from avvp_lib.synthetic.clap_space import ClapSpace
 from avvp_lib.synthetic.latent import AUDIO_DIM, LATENT_DIM, LatentSpace, unit
 from avvp_lib.synthetic.llp_statistics import load_statistics
 from avvp_lib.synthetic.real_skeleton import RealSkeleton
 from avvp_lib.vocabulary import NUM_CLASSES, NUM_SEGMENTS
 
 WORLD_FILE = "synthetic_world.json"
-GENERATOR_VERSION = 1  # bump when a change to this module changes the generated files
+GENERATOR_VERSION = 2  # bump when a change to this module changes the generated files
 SIZES: dict[str, tuple[int, int, int]] = {  # train, val, test videos
     "smoke": (240, 60, 80),
     "default": (400, 200, 400),  # sized so that every row x 3 seeds fits the CPU budget (README)
@@ -146,6 +150,7 @@ class FeatureSampler:
     def __init__(self, config: WorldConfig):
         self.m = config.model
         self.space = LatentSpace.from_seed(config.seed)
+        self.clap = ClapSpace.from_seed(config.seed)
         rng = np.random.default_rng([config.seed, 2])
         self.clarity = rng.uniform(*self.m.clarity_range, NUM_CLASSES).astype(np.float32)
         self.loudness = rng.uniform(*self.m.loudness_range, NUM_CLASSES).astype(np.float32)
@@ -172,15 +177,17 @@ class FeatureSampler:
         latent = (strength.astype(np.float32) @ s.prototypes + m.bg_weight * scene).astype(np.float32)  # [10, 512]
         a_strength = audio * self.loudness * rng.uniform(m.occlusion_min, 1.0, audio.shape)
         a_scene = unit(rng.standard_normal(AUDIO_DIM)) * m.bg_weight
+        a_latent = a_strength.astype(np.float32) @ s.audio_prototypes + a_scene
         frames = np.repeat(latent @ self.w_res152, FRAMES_PER_SEGMENT, axis=0)
-        return {
+        feats = {
             "clip_vitb16": self._clip_frames(rng, latent, m.noise_clip_vitb16),
             "clip_vitb32": self._clip_frames(rng, latent, m.noise_clip_vitb32),
-            "vggish": (a_strength.astype(np.float32) @ s.audio_prototypes + a_scene
-                       + self._noise(rng, (NUM_SEGMENTS, AUDIO_DIM), m.noise_audio)).astype(np.float32),
+            "vggish": (a_latent + self._noise(rng, (NUM_SEGMENTS, AUDIO_DIM), m.noise_audio)).astype(np.float32),
             "r2plus1d_18": latent @ self.w_r2p1d + self._noise(rng, (NUM_SEGMENTS, 512), m.noise_r2plus1d),
             "res152": frames + self._noise(rng, (80, 2048), m.noise_res152_frame),
         }
+        feats["clap_audioset"] = self.clap.features(rng, a_latent, m.noise_audio)  # last: the draws above stay
+        return feats
 
 
 class WorldMismatchError(ValueError):
