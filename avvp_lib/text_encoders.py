@@ -5,7 +5,8 @@ words: a class word (see ``CLASS_KEYWORDS``) contributes its class prototype onc
 "background" the background concept, every other word (templates, "and", "not", "none",
 "playing", "a person") a fixed pseudo-random direction of weight ``FUNCTION_WORD_WEIGHT``.
 Like a contrastive text encoder, it therefore hears the class in "not dog" but barely the
-negation. ``get_text_encoder`` picks it for a synthetic world and the real CLIP otherwise.
+negation. Every prompt also carries the world's shared text direction (``LatentSpace.text_mean``)
+with the weight ``clip_gap`` of the world's feature model (CLIP's modality gap, calibrated). ``get_text_encoder`` picks it for a synthetic world and the real CLIP otherwise.
 """
 from __future__ import annotations
 
@@ -46,13 +47,13 @@ class TextEncoder(Protocol):
 class SyntheticTextEncoder:
     """Bag-of-words text encoder into the synthetic latent space (module docstring)."""
 
-    def __init__(self, space: LatentSpace):
-        self.space = space
+    def __init__(self, space: LatentSpace, gap: float = 0.0):
+        self.space, self.gap = space, gap
 
     @classmethod
     def from_world(cls, data_dir: str | Path) -> "SyntheticTextEncoder":
-        seed = json.loads((Path(data_dir) / WORLD_FILE).read_text())["config"]["seed"]
-        return cls(LatentSpace.from_seed(seed))
+        config = json.loads((Path(data_dir) / WORLD_FILE).read_text())["config"]
+        return cls(LatentSpace.from_seed(config["seed"]), config["model"].get("clip_gap", 0.0))
 
     def _embed(self, prompt: str) -> np.ndarray:
         words = re.findall(r"[a-z]+", prompt.lower())
@@ -63,7 +64,7 @@ class SyntheticTextEncoder:
         for w in words:
             if w not in _WORD_TO_CLASS and w not in BACKGROUND_WORDS:
                 vec = vec + FUNCTION_WORD_WEIGHT * self.space.word_vector(w)
-        return unit(vec)
+        return unit(vec + self.gap * self.space.text_mean)
 
     def encode_text(self, prompts: list[str]) -> torch.Tensor:
         return torch.as_tensor(np.stack([self._embed(p) for p in prompts]), dtype=torch.float32)

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="default")
     ap.add_argument("--quick", action="store_true", help="smoke profile, one round per stage (tests the script)")
-    ap.add_argument("--rounds", type=int, default=7, help="HAN rounds (each trains both rows once)")
+    ap.add_argument("--rounds", type=int, default=5, help="HAN rounds (each trains both rows once)")
     args = ap.parse_args(argv)
     profile = get_profile("smoke" if args.quick else args.profile)
     if not profile.synthetic:

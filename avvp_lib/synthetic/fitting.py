@@ -55,17 +55,18 @@ class Parameter:
 
 PRIOR = FeatureModel()
 PLG_PARAMETERS = (
-    Parameter("clip_gap", "norm of the image direction shared by every CLIP-like frame: sets the scale of "
-              "image-text cosines, hence how far PLG's softmax scores spread around 1/25", 0.0, 12.0, PRIOR.clip_gap),
+    Parameter("clip_gap", "weight of the direction every prompt embedding shares (CLIP's modality gap): sets the "
+              "scale of image-text cosines, hence how far PLG's softmax scores spread around 1/25", 0.0, 12.0, PRIOR.clip_gap),
     Parameter("prompt_offset", "CLIP-like frames lean away from the prompts of classes seldom visible in LLP "
-              "(weight of -sum_c (1 - visible_c) U[c])", 0.0, 3.0, PRIOR.prompt_offset),
+              "(weight of -sum_c (1 - visible_c) U[c])", 0.0, 6.0, PRIOR.prompt_offset),
     Parameter("clarity_min", "lower end of the per-class visual clarity range U(clarity_min, 1)", 0.1, 1.0,
               PRIOR.clarity_range[0]),
     Parameter("occlusion_min", "lower end of the per-segment strength factor U(occlusion_min, 1)", 0.0, 1.0,
               PRIOR.occlusion_min),
 )
-PLG_START = {"clip_gap": 8.0, "prompt_offset": 1.0, "clarity_min": PRIOR.clarity_range[0],
-             "occlusion_min": PRIOR.occlusion_min}  # where stage 1's search starts
+# where stage 1's search starts: two basins of the loss (a small gap with a large offset, and the reverse)
+PLG_STARTS = tuple({"clip_gap": g, "prompt_offset": o, "clarity_min": PRIOR.clarity_range[0],
+                    "occlusion_min": PRIOR.occlusion_min} for g, o in ((4.0, 1.0), (2.0, 3.0)))
 HAN_PARAMETERS = (
     Parameter("noise_audio", "norm of the VGGish-like segment noise", 0.05, 4.0, PRIOR.noise_audio),
     Parameter("view_noise_scale", "multiplies the noise priors of the ResNet-152-like (4.0 per frame) and "
@@ -96,7 +97,7 @@ class PLGProbe:
     labels: LabelSampler = field(default_factory=lambda: LabelSampler(load_statistics()))
 
     def __post_init__(self) -> None:
-        self.encoder = SyntheticTextEncoder(LatentSpace.from_seed(self.seed))
+        self.space = LatentSpace.from_seed(self.seed)
 
     def frames(self, model: FeatureModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Weak labels [N, C], visual GT [N, T, C] and middle frames [N, T, 512] exactly as ``build_world`` writes them."""
@@ -114,9 +115,10 @@ class PLGProbe:
     def scores(self, model: FeatureModel) -> dict[Target, float]:
         """Our value of every PLG target (Table I P1 precision / recall per tau, Table II '-' F1)."""
         weak, gt_v, frames = self.frames(model)
+        encoder = SyntheticTextEncoder(self.space, model.clip_gap)
         out: dict[Target, float] = {}
         for tau in PLG_TAUS:
-            labels = generate_pseudo_labels(frames, weak, self.encoder, "P1", tau)
+            labels = generate_pseudo_labels(frames, weak, encoder, "P1", tau)
             pr = video_precision_recall(labels.max(axis=1), gt_v)
             out.update({("vplan_t1", f"tau={tau:.3f}, P1", k): pr[k] for k in ("precision", "recall")})
             if tau == 0.040:  # VPLANConfig's default tau: Table II's '-' row
@@ -153,11 +155,11 @@ def coordinate_search(objective: Callable[[dict[str, float]], float], start: dic
 
 
 def fit_plg(probe: PLGProbe, base: FeatureModel, targets: dict[Target, float], rounds: int = 3,
-            start: dict[str, float] | None = None) -> tuple[dict[str, float], dict[Target, float]]:
-    """Stage 1: the PLG parameters minimising the squared PLG deviations; returns them and the scores."""
+            starts: tuple[dict[str, float], ...] = PLG_STARTS) -> tuple[dict[str, float], dict[Target, float]]:
+    """Stage 1: the PLG parameters minimising the squared PLG deviations (best of ``starts``); them and the scores."""
     plg_targets = {k: v for k, v in targets.items() if k[0] in ("vplan_t1", "vplan_t2")}
-    start = start or PLG_START
-    best, _ = coordinate_search(lambda v: squared(probe.scores(apply(base, v)), plg_targets), start, PLG_PARAMETERS, rounds)
+    loss = lambda v: squared(probe.scores(apply(base, v)), plg_targets)  # noqa: E731
+    best, _ = min((coordinate_search(loss, start, PLG_PARAMETERS, rounds) for start in starts), key=lambda r: r[1])
     return best, probe.scores(apply(base, best))
 
 
@@ -224,7 +226,7 @@ class Calibration:
     log: list[dict] = field(default_factory=list)
 
 
-def calibrate(profile: Profile, targets: dict[Target, float], work: Path, rounds: int = 7, plg_rounds: int = 3,
+def calibrate(profile: Profile, targets: dict[Target, float], work: Path, rounds: int = 5, plg_rounds: int = 3,
               search_seeds: tuple[int, ...] | None = None, say: Callable[[str], None] = print) -> Calibration:
     """Both stages (module docstring); the final scores use every profile seed."""
     t0 = time.time()
@@ -247,7 +249,7 @@ def calibrate(profile: Profile, targets: dict[Target, float], work: Path, rounds
             history[p.name].append((han[p.name], errors[p.name]))
             han[p.name] = secant_step(history[p.name], p.low, p.high)
         if han["noise_clip_vitb16"] != history["noise_clip_vitb16"][-1][0]:
-            plg, plg_scores = fit_plg(probe, apply(PRIOR, han), targets, plg_rounds, start=plg)
+            plg, plg_scores = fit_plg(probe, apply(PRIOR, han), targets, max(1, plg_rounds - 1), starts=(plg,))
             say(f"[{time.time() - t0:5.0f}s] PLG refit {plg}: worst deviation {worst(plg_scores, targets):.2f}")
     values = {**plg, **han}
     final = apply(PRIOR, values)

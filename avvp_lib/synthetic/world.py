@@ -13,11 +13,12 @@ Features come from one latent model (``latent.LatentSpace``), with every paramet
   ``b_video`` mixes the shared background with a per-video scene; with probability
   ``distractor_prob`` a segment also shows an unlabelled class at ``distractor_strength``.
   ViT-B/16 and ViT-B/32 views differ only by their noise level. Every CLIP-like frame also
-  carries a constant part: ``clip_gap * image_mean`` (CLIP's shared image direction, which sets
-  the scale of image-text cosines, hence of PLG's softmax scores) minus
-  ``prompt_offset * sum_c (1 - visible_c) U[c]``, where ``visible_c`` is the fraction of class c's
-  LLP labels that are visible (``llp_statistics.json``): frames lean away from the prompts of
-  classes that are seldom on screen (Speech is visible in 22% of its LLP labels). CLIP-like features are written
+  carries the constant ``-prompt_offset * sum_c (1 - visible_c) U[c]``, where ``visible_c`` is the
+  fraction of class c's LLP labels that are visible (``llp_statistics.json``): frames lean away
+  from the prompts of classes that are seldom on screen (Speech is visible in 22% of its LLP
+  labels). ``clip_gap`` is the weight of the direction every prompt embedding shares
+  (``latent.text_mean``, used by ``text_encoders.SyntheticTextEncoder``): it sets the scale of
+  image-text cosines, hence of PLG's softmax scores, and leaves the image features alone. CLIP-like features are written
   per frame (80 x 512 float16, as the official LSLD release): the 8 frames of a segment share
   its latent and its segment noise and add a smaller per-frame noise, so a segment's frames are
   strongly correlated, as real video frames are.
@@ -82,7 +83,7 @@ class FeatureModel:
     noise_audio: float = 0.8
     noise_r2plus1d: float = 1.6
     noise_res152_frame: float = 4.0  # per frame; the mean of 8 frames has 1/sqrt(8) of it (1.41)
-    clip_gap: float = 0.0  # norm of the shared image direction in every CLIP-like frame (cosine scale)
+    clip_gap: float = 0.0  # weight of the direction all prompt embeddings share (cosine scale; text encoder)
     prompt_offset: float = 0.0  # frames lean away from classes seldom visible in LLP (module docstring)
 
 
@@ -174,8 +175,7 @@ class FeatureSampler:
         self.w_r2p1d = (rng.standard_normal((LATENT_DIM, 512)) / np.sqrt(512)).astype(np.float32)
         self.w_res152 = (rng.standard_normal((LATENT_DIM, 2048)) / np.sqrt(2048)).astype(np.float32)
         unseen = 1 - visible_fraction(load_statistics())
-        self.clip_constant = (self.m.clip_gap * self.space.image_mean
-                              - self.m.prompt_offset * unseen @ self.space.prototypes).astype(np.float32)
+        self.clip_constant = (-self.m.prompt_offset * unseen @ self.space.prototypes).astype(np.float32)
 
     def _noise(self, rng: np.random.Generator, shape: tuple[int, ...], norm: float) -> np.ndarray:
         return (rng.standard_normal(shape) * (norm / np.sqrt(shape[-1]))).astype(np.float32)
