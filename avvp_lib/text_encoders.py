@@ -79,10 +79,10 @@ def get_text_encoder(data_dir: str | Path, clip_kind: str, device: str | None = 
 
 
 def text_encoder_identity(data_dir: str | Path, clip_kind: str) -> dict:
-    """What ``get_text_encoder`` would use, as recorded with a run: the world's seed, or CLIP's tag or checkpoint + hash."""
+    """What ``get_text_encoder`` would use, as recorded with a run: the world's seed and gap, or CLIP's tag or checkpoint + hash."""
     if is_synthetic(data_dir):
-        seed = json.loads((Path(data_dir) / WORLD_FILE).read_text())["config"]["seed"]
-        return {"encoder": "synthetic", "world_seed": seed}
+        config = json.loads((Path(data_dir) / WORLD_FILE).read_text())["config"]
+        return {"encoder": "synthetic", "world_seed": config["seed"], "clip_gap": config["model"].get("clip_gap", 0.0)}
     name, pretrained, _ = resolve_pretrained(clip_kind)
     if not is_checkpoint_path(pretrained):
         return {"encoder": name, "pretrained": pretrained}

@@ -2,11 +2,11 @@
 
 Two stages, each parameter fitted to the targets that measure it:
 
-1. PLG (no training): ``clip_gap`` (the scale of CLIP-like image-text cosines), ``prompt_offset``
-   (how far frames lean away from classes seldom on screen) and ``clarity_min`` (the lower end
-   of the per-class visual clarity range) against VPLAN Table I P1 precision / recall and Table
-   II '-' F1, on the world's val split generated in memory (labels + CLIP ViT-B/16 only), by a
-   coordinate search on the largest deviation.
+1. PLG (no training): ``clip_gap`` (the scale of CLIP-like image-text cosines) and
+   ``prompt_offset`` (how far frames lean away from classes seldom on screen) against VPLAN
+   Table I P1 precision / recall and Table II '-' F1 (the sum of squared deviations), on the
+   world's val split generated in memory (labels + CLIP ViT-B/16 only), by a coordinate search
+   from two starts.
 2. HAN (training): ``noise_audio`` against the segment-level A of HAN and HAN + Clip (their mean
    deviation), ``view_noise_scale`` (multiplies the priors of ``noise_r2plus1d`` and
    ``noise_res152_frame``) against HAN's segment-level V, and ``noise_clip_vitb16`` against HAN +
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
 from avvp_lib.config import RunConfig
 from avvp_lib.data.features import middle_frame
 from avvp_lib.experiments import Profile, lsld_run, vplan_runs
@@ -59,14 +60,9 @@ PLG_PARAMETERS = (
               "scale of image-text cosines, hence how far PLG's softmax scores spread around 1/25", 0.0, 12.0, PRIOR.clip_gap),
     Parameter("prompt_offset", "CLIP-like frames lean away from the prompts of classes seldom visible in LLP "
               "(weight of -sum_c (1 - visible_c) U[c])", 0.0, 6.0, PRIOR.prompt_offset),
-    Parameter("clarity_min", "lower end of the per-class visual clarity range U(clarity_min, 1)", 0.1, 1.0,
-              PRIOR.clarity_range[0]),
-    Parameter("occlusion_min", "lower end of the per-segment strength factor U(occlusion_min, 1)", 0.0, 1.0,
-              PRIOR.occlusion_min),
 )
 # where stage 1's search starts: two basins of the loss (a small gap with a large offset, and the reverse)
-PLG_STARTS = tuple({"clip_gap": g, "prompt_offset": o, "clarity_min": PRIOR.clarity_range[0],
-                    "occlusion_min": PRIOR.occlusion_min} for g, o in ((4.0, 1.0), (2.0, 3.0)))
+PLG_STARTS = tuple({"clip_gap": g, "prompt_offset": o} for g, o in ((4.0, 1.0), (2.0, 3.0)))
 HAN_PARAMETERS = (
     Parameter("noise_audio", "norm of the VGGish-like segment noise", 0.05, 4.0, PRIOR.noise_audio),
     Parameter("view_noise_scale", "multiplies the noise priors of the ResNet-152-like (4.0 per frame) and "
