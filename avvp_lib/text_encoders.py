@@ -5,8 +5,12 @@ words: a class word (see ``CLASS_KEYWORDS``) contributes its class prototype onc
 "background" the background concept, every other word (templates, "and", "not", "none",
 "playing", "a person") a fixed pseudo-random direction of weight ``FUNCTION_WORD_WEIGHT``.
 Like a contrastive text encoder, it therefore hears the class in "not dog" but barely the
-negation. Every prompt also carries the world's shared text direction (``LatentSpace.text_mean``)
-with the weight ``clip_gap`` of the world's feature model (CLIP's modality gap, calibrated). ``get_text_encoder`` picks it for a synthetic world and the real CLIP otherwise.
+negation. Two calibrated parameters of the world's feature model (``synthetic/calibration.py``)
+shape it like CLIP: every prompt carries the shared text direction ``LatentSpace.text_mean`` with
+weight ``clip_gap`` (CLIP's modality gap: it sets the scale of image-text cosines), and a class
+word also subtracts ``prompt_offset * (1 - visible_c)`` times the background that every frame
+shows, where ``visible_c`` is the fraction of the class's LLP labels that are visible: prompts of
+classes seldom on screen (Speech) match every frame less. ``get_text_encoder`` picks it for a synthetic world and the real CLIP otherwise.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import torch
 
 from avvp_lib.clip_encoder import is_checkpoint_path, resolve_pretrained
 from avvp_lib.synthetic.latent import LatentSpace, unit
+from avvp_lib.synthetic.llp_statistics import load_statistics, visible_fraction
 from avvp_lib.synthetic.world import WORLD_FILE, is_synthetic
 from avvp_lib.vocabulary import CLASS_INDEX
 
@@ -47,18 +52,21 @@ class TextEncoder(Protocol):
 class SyntheticTextEncoder:
     """Bag-of-words text encoder into the synthetic latent space (module docstring)."""
 
-    def __init__(self, space: LatentSpace, gap: float = 0.0):
+    def __init__(self, space: LatentSpace, gap: float = 0.0, prompt_offset: float = 0.0):
         self.space, self.gap = space, gap
+        self.unseen_offset = prompt_offset * (1 - visible_fraction(load_statistics()))  # [25]
 
     @classmethod
     def from_world(cls, data_dir: str | Path) -> "SyntheticTextEncoder":
         config = json.loads((Path(data_dir) / WORLD_FILE).read_text())["config"]
-        return cls(LatentSpace.from_seed(config["seed"]), config["model"].get("clip_gap", 0.0))
+        model = config["model"]
+        return cls(LatentSpace.from_seed(config["seed"]), model.get("clip_gap", 0.0), model.get("prompt_offset", 0.0))
 
     def _embed(self, prompt: str) -> np.ndarray:
         words = re.findall(r"[a-z]+", prompt.lower())
         classes = {_WORD_TO_CLASS[w] for w in words if w in _WORD_TO_CLASS}
         vec = self.space.prototypes[sorted(classes)].sum(0) if classes else np.zeros_like(self.space.background)
+        vec = vec - self.unseen_offset[sorted(classes)].sum() * self.space.background
         if any(w in BACKGROUND_WORDS for w in words):
             vec = vec + self.space.background
         for w in words:
@@ -82,7 +90,8 @@ def text_encoder_identity(data_dir: str | Path, clip_kind: str) -> dict:
     """What ``get_text_encoder`` would use, as recorded with a run: the world's seed and gap, or CLIP's tag or checkpoint + hash."""
     if is_synthetic(data_dir):
         config = json.loads((Path(data_dir) / WORLD_FILE).read_text())["config"]
-        return {"encoder": "synthetic", "world_seed": config["seed"], "clip_gap": config["model"].get("clip_gap", 0.0)}
+        return {"encoder": "synthetic", "world_seed": config["seed"],
+                **{k: config["model"].get(k, 0.0) for k in ("clip_gap", "prompt_offset")}}
     name, pretrained, _ = resolve_pretrained(clip_kind)
     if not is_checkpoint_path(pretrained):
         return {"encoder": name, "pretrained": pretrained}

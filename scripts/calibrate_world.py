@@ -26,7 +26,6 @@ from pathlib import Path
 
 from avvp_lib import figures
 from avvp_lib.atomic import atomic_write
-from avvp_lib.config import to_dict
 from avvp_lib.experiments import get_profile, schedule
 from avvp_lib.paths import OUTPUTS_DIR
 from avvp_lib.synthetic.calibration import CALIBRATION_FILE, TOLERANCE, read_targets
@@ -45,8 +44,8 @@ def report(result, targets: dict, profile, seconds: float) -> dict:
         "profile": profile.name,
         "world": {"size": profile.world_size, "seed": 0},
         "han_schedule_note": "HAN rows calibrated at the profile's schedule (experiments.schedule), not the papers' "
-                             "30 (VPLAN) / 20 (LSLD) epochs", 
-        "schedules": {paper: to_dict_train(schedule(paper, profile)) for paper in ("vplan", "lsld")},
+                             "30 (VPLAN) / 20 (LSLD) epochs",
+        "schedules": {paper: dataclasses.asdict(schedule(paper, profile)) for paper in ("vplan", "lsld")},
         "seeds": list(profile.seeds),
         "parameters": [{"name": p.name, "description": p.description, "range": [p.low, p.high], "prior": p.prior,
                         "fitted": round(result.values[p.name], 4)} for p in (*PLG_PARAMETERS, *HAN_PARAMETERS)],
@@ -57,10 +56,6 @@ def report(result, targets: dict, profile, seconds: float) -> dict:
         "seconds": round(seconds),
         "search": result.log,
     }
-
-
-def to_dict_train(train) -> dict:
-    return dataclasses.asdict(train)
 
 
 def main(argv: list[str] | None = None) -> int:

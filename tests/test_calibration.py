@@ -65,8 +65,8 @@ def test_plg_probe_generates_the_world_as_written(smoke_world):
 
 
 def test_apply_maps_the_fitted_names_onto_the_model():
-    m = apply(FeatureModel(), {"clarity_min": 0.8, "view_noise_scale": 0.5, "noise_audio": 0.3})
-    assert m.clarity_range == (0.8, 1.0) and m.noise_audio == 0.3
+    m = apply(FeatureModel(), {"view_noise_scale": 0.5, "noise_audio": 0.3, "clip_gap": 2.0})
+    assert m.noise_audio == 0.3 and m.clip_gap == 2.0
     assert (m.noise_r2plus1d, m.noise_res152_frame) == (0.8, 2.0)
 
 

@@ -12,13 +12,10 @@ Features come from one latent model (``latent.LatentSpace``), with every paramet
   over the classes visible in segment t; ``strength = clarity_c * U(occlusion_min, 1)``;
   ``b_video`` mixes the shared background with a per-video scene; with probability
   ``distractor_prob`` a segment also shows an unlabelled class at ``distractor_strength``.
-  ViT-B/16 and ViT-B/32 views differ only by their noise level. Every CLIP-like frame also
-  carries the constant ``-prompt_offset * sum_c (1 - visible_c) U[c]``, where ``visible_c`` is the
-  fraction of class c's LLP labels that are visible (``llp_statistics.json``): frames lean away
-  from the prompts of classes that are seldom on screen (Speech is visible in 22% of its LLP
-  labels). ``clip_gap`` is the weight of the direction every prompt embedding shares
-  (``latent.text_mean``, used by ``text_encoders.SyntheticTextEncoder``): it sets the scale of
-  image-text cosines, hence of PLG's softmax scores, and leaves the image features alone. CLIP-like features are written
+  ViT-B/16 and ViT-B/32 views differ only by their noise level. ``clip_gap`` and
+  ``prompt_offset`` shape the text side (``text_encoders.SyntheticTextEncoder``): the scale of
+  image-text cosines, hence of PLG's softmax scores, and how much less the prompts of classes
+  seldom visible in LLP match every frame; they leave the image features alone. CLIP-like features are written
   per frame (80 x 512 float16, as the official LSLD release): the 8 frames of a segment share
   its latent and its segment noise and add a smaller per-frame noise, so a segment's frames are
   strongly correlated, as real video frames are.
@@ -52,7 +49,7 @@ from avvp_lib.data.features import FEATURE_SHAPES, FRAMES_PER_SEGMENT, feature_p
 from avvp_lib.data.splits import DENSE_CSV, TRAIN_DENSE_CSV, WEAK_CSV
 from avvp_lib.synthetic.calibration import fitted_feature_model
 from avvp_lib.synthetic.latent import AUDIO_DIM, LATENT_DIM, LatentSpace, unit
-from avvp_lib.synthetic.llp_statistics import load_statistics, visible_fraction
+from avvp_lib.synthetic.llp_statistics import load_statistics
 from avvp_lib.synthetic.real_skeleton import RealSkeleton
 from avvp_lib.vocabulary import NUM_CLASSES, NUM_SEGMENTS
 
@@ -84,7 +81,7 @@ class FeatureModel:
     noise_r2plus1d: float = 1.6
     noise_res152_frame: float = 4.0  # per frame; the mean of 8 frames has 1/sqrt(8) of it (1.41)
     clip_gap: float = 0.0  # weight of the direction all prompt embeddings share (cosine scale; text encoder)
-    prompt_offset: float = 0.0  # frames lean away from classes seldom visible in LLP (module docstring)
+    prompt_offset: float = 0.0  # prompts of classes seldom visible in LLP match frames less (text encoder)
 
 
 def calibrated_feature_model() -> FeatureModel:
@@ -174,15 +171,13 @@ class FeatureSampler:
         # norm-preserving random projections (entries ~ N(0, 1/out_dim)): only the noise makes a view weaker
         self.w_r2p1d = (rng.standard_normal((LATENT_DIM, 512)) / np.sqrt(512)).astype(np.float32)
         self.w_res152 = (rng.standard_normal((LATENT_DIM, 2048)) / np.sqrt(2048)).astype(np.float32)
-        unseen = 1 - visible_fraction(load_statistics())
-        self.clip_constant = (-self.m.prompt_offset * unseen @ self.space.prototypes).astype(np.float32)
 
     def _noise(self, rng: np.random.Generator, shape: tuple[int, ...], norm: float) -> np.ndarray:
         return (rng.standard_normal(shape) * (norm / np.sqrt(shape[-1]))).astype(np.float32)
 
     def _clip_frames(self, rng: np.random.Generator, latent: np.ndarray, segment_noise: float) -> np.ndarray:
-        """[10, 512] segment latents -> [80, 512] float16 CLIP-like frames (constant + segment + frame noise)."""
-        seg = latent + self.clip_constant + self._noise(rng, latent.shape, segment_noise)
+        """[10, 512] segment latents -> [80, 512] float16 CLIP-like frames (segment + frame noise)."""
+        seg = latent + self._noise(rng, latent.shape, segment_noise)
         frames = np.repeat(seg, FRAMES_PER_SEGMENT, axis=0)
         return (frames + self._noise(rng, frames.shape, self.m.noise_clip_frame)).astype(np.float16)
 
