@@ -2,6 +2,7 @@ import copy
 import dataclasses
 
 import numpy as np
+import torch
 import yaml
 
 from avvp_lib.data.features import load_features
@@ -85,3 +86,23 @@ def test_calibration_fit_figure_names_each_target():
     ticks = fig.axes[0].get_yticklabels()
     assert [t.get_text() for t in ticks] == ["t · r · a", "t · r · b"]
     assert [t.get_color() for t in ticks] == ["black", "tab:red"]
+
+
+def test_text_side_parameters_shape_the_synthetic_prompts(smoke_world):
+    from avvp_lib.synthetic.latent import LatentSpace
+    from avvp_lib.text_encoders import SyntheticTextEncoder
+    from avvp_lib.vocabulary import CLASS_INDEX
+
+    space = LatentSpace.from_seed(0)
+    proto = torch.as_tensor(space.prototypes)
+    plain, gapped = SyntheticTextEncoder(space), SyntheticTextEncoder(space, gap=4.0)
+    prompts = ["This photo contains the dog", "This photo contains the speech"]
+    assert (gapped.encode_text(prompts) @ proto.T).abs().max() < (plain.encode_text(prompts) @ proto.T).abs().max() / 2
+    offset = SyntheticTextEncoder(space, prompt_offset=2.0).encode_text(prompts) @ torch.as_tensor(space.background)
+    base = plain.encode_text(prompts) @ torch.as_tensor(space.background)
+    # Speech (seldom visible in LLP) moves away from the shared background more than Dog
+    assert (base - offset)[1] > (base - offset)[0] > 0
+    world = SyntheticTextEncoder.from_world(smoke_world)
+    model = WorldConfig(size="smoke").model
+    assert world.gap == model.clip_gap
+    assert world.unseen_offset[CLASS_INDEX["Speech"]] > world.unseen_offset[CLASS_INDEX["Dog"]]
