@@ -8,9 +8,10 @@ Like a contrastive text encoder, it therefore hears the class in "not dog" but b
 negation. Two calibrated parameters of the world's feature model (``synthetic/calibration.py``)
 shape it like CLIP: every prompt carries the shared text direction ``LatentSpace.text_mean`` with
 weight ``clip_gap`` (CLIP's modality gap: it sets the scale of image-text cosines), and a class
-word also subtracts ``prompt_offset * (1 - visible_c)`` times the background that every frame
-shows, where ``visible_c`` is the fraction of the class's LLP labels that are visible: prompts of
-classes seldom on screen (Speech) match every frame less. ``get_text_encoder`` picks it for a synthetic world and the real CLIP otherwise.
+word also subtracts ``prompt_offset * (u_c - mean(u))`` times the background that every frame
+shows, where ``u_c`` is the fraction of the class's LLP labels that are not visible: prompts of
+classes seldom on screen (Speech) match every frame less. The offsets have mean zero over the
+classes: PLG's softmax sees only their differences, which is all the calibration can measure. ``get_text_encoder`` picks it for a synthetic world and the real CLIP otherwise.
 """
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ class SyntheticTextEncoder:
 
     def __init__(self, space: LatentSpace, gap: float = 0.0, prompt_offset: float = 0.0):
         self.space, self.gap = space, gap
-        self.unseen_offset = prompt_offset * (1 - visible_fraction(load_statistics()))  # [25]
+        unseen = 1 - visible_fraction(load_statistics())
+        self.unseen_offset = prompt_offset * (unseen - unseen.mean())  # [25], mean zero
 
     @classmethod
     def from_world(cls, data_dir: str | Path) -> "SyntheticTextEncoder":

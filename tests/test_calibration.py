@@ -100,8 +100,8 @@ def test_text_side_parameters_shape_the_synthetic_prompts(smoke_world):
     assert (gapped.encode_text(prompts) @ proto.T).abs().max() < (plain.encode_text(prompts) @ proto.T).abs().max() / 2
     offset = SyntheticTextEncoder(space, prompt_offset=2.0).encode_text(prompts) @ torch.as_tensor(space.background)
     base = plain.encode_text(prompts) @ torch.as_tensor(space.background)
-    # Speech (seldom visible in LLP) moves away from the shared background more than Dog
-    assert (base - offset)[1] > (base - offset)[0] > 0
+    # Speech (seldom visible in LLP) moves away from the shared background, Dog (mostly visible) towards it
+    assert (base - offset)[1] > 0 > (base - offset)[0]
     world = SyntheticTextEncoder.from_world(smoke_world)
     model = WorldConfig(size="smoke").model
     assert world.gap == model.clip_gap

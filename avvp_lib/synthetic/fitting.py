@@ -59,7 +59,8 @@ PLG_PARAMETERS = (
     Parameter("clip_gap", "weight of the direction every prompt embedding shares (CLIP's modality gap): sets the "
               "scale of image-text cosines, hence how far PLG's softmax scores spread around 1/25", 0.0, 12.0, PRIOR.clip_gap),
     Parameter("prompt_offset", "prompts of classes seldom visible in LLP match every frame less: a class word "
-              "subtracts prompt_offset * (1 - visible_c) times the background every frame shows", 0.0, 20.0,
+              "subtracts prompt_offset * (u_c - mean(u)) times the background every frame shows (u_c: the fraction "
+              "of the class's LLP labels not visible)", 0.0, 20.0,
               PRIOR.prompt_offset),
 )
 # where stage 1's search starts: two basins of the loss (a small gap with a large offset, and the reverse)
