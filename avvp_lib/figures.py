@@ -242,6 +242,31 @@ def parse_timeline(frames: np.ndarray, audio: np.ndarray, frame_prob: np.ndarray
     return fig
 
 
+def calibration_fit(fit: list[dict], tolerance: float = 3.0) -> plt.Figure:
+    """Ours vs the paper for every calibration target (``calibration.json``'s ``fit``), with the ±tolerance band.
+
+    One row per target (table, row, column): the paper's value as a bar, ours as a dot, the band
+    shaded; targets outside the band are named in red.
+    """
+    labels = [f"{f['table']} · {f['row']} · {f['column']}" for f in fit]
+    paper = np.array([f["paper"] for f in fit])
+    ours = np.array([f["ours"] for f in fit])
+    y = np.arange(len(fit))
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(fit) + 1.4), layout="constrained")
+    ax.barh(y, paper, color="0.85", label="paper")
+    ax.barh(y, 2 * tolerance, left=paper - tolerance, height=0.8, color="tab:green", alpha=0.25, label=f"paper ± {tolerance:g}")
+    ax.plot(ours, y, "o", color="tab:blue", label="ours (synthetic world)")
+    ax.set_yticks(y, labels, fontsize=7)
+    for tick, o, p in zip(ax.get_yticklabels(), ours, paper):
+        tick.set_color("tab:red" if abs(o - p) > tolerance else "black")
+    ax.invert_yaxis()
+    ax.set_xlabel("score (%)")
+    ax.set_xlim(0, 100)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(_title("Calibration targets: ours vs paper", True), fontsize=10)
+    return fig
+
+
 def save(fig: plt.Figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ import torch
 from avvp_lib.clap_encoder import CLAP_MODELS, ClapEncoder, resolve_checkpoint
 from avvp_lib.clip_encoder import ClipEncoder, WeightsUnavailable, is_checkpoint_path, resolve_pretrained
 from avvp_lib.synthetic.clap_space import ClapSpace
-from avvp_lib.synthetic.text_encoder import SyntheticTextEncoder, world_seed
+from avvp_lib.synthetic.text_encoder import SyntheticTextEncoder, WorldText, world_text
 
 
 class TextEncoder(Protocol):
@@ -31,11 +31,11 @@ def is_clap(kind: str) -> bool:
     return kind in CLAP_MODELS
 
 
-def text_encoder_for(world: int | None, kind: str, device: str | None = None) -> TextEncoder:
-    """The text encoder matching ``kind`` features of data whose world seed is ``world``
-    (``synthetic.text_encoder.world_seed``; None: real features, the real CLIP or CLAP of ``kind``)."""
+def text_encoder_for(world: WorldText | None, kind: str, device: str | None = None) -> TextEncoder:
+    """The text encoder matching ``kind`` features of data from synthetic world ``world``
+    (``synthetic.text_encoder.world_text``; None: real features, the real CLIP or CLAP of ``kind``)."""
     if world is not None:
-        return SyntheticTextEncoder(ClapSpace.from_seed(world)) if is_clap(kind) else SyntheticTextEncoder.from_seed(world)
+        return SyntheticTextEncoder(ClapSpace.from_seed(world.seed)) if is_clap(kind) else SyntheticTextEncoder.for_world(world)
     if is_clap(kind):
         _, _, checkpoint = resolve_checkpoint(kind)  # fails fast, before anything is built
         return _clap_text_encoder(kind, device, checkpoint)
@@ -46,9 +46,12 @@ def text_encoder_for(world: int | None, kind: str, device: str | None = None) ->
 def text_encoder_identity(data_dir: str | Path, kind: str) -> dict:
     """What a run on ``data_dir`` uses for ``kind``, as recorded with it: the world's seed, or the CLIP tag /
     checkpoint + hash (CLAP: its checkpoint + hash, or why it is unavailable; building the labels raises)."""
-    seed = world_seed(data_dir)
-    if seed is not None:
-        return {"encoder": "synthetic_clap" if is_clap(kind) else "synthetic", "world_seed": seed}
+    world = world_text(data_dir)
+    if world is not None:
+        if is_clap(kind):
+            return {"encoder": "synthetic_clap", "world_seed": world.seed}
+        return {"encoder": "synthetic", "world_seed": world.seed, "clip_gap": world.clip_gap,
+                "prompt_offset": world.prompt_offset}
     if is_clap(kind):
         try:
             _, _, checkpoint = resolve_checkpoint(kind)

@@ -45,7 +45,7 @@ from avvp_lib.optim import StackedAdam, step_lr
 from avvp_lib.paths import OUTPUTS_DIR, resolve
 from avvp_lib.runs import begin_run, data_version, reusable, run_fingerprint, run_lock
 from avvp_lib.supervision import Targets
-from avvp_lib.synthetic.text_encoder import world_seed
+from avvp_lib.synthetic.text_encoder import WorldText, world_text
 from avvp_lib.text_encoders import TextEncoder, text_encoder_for
 
 SPLITS = ("train", "val", "test")
@@ -159,9 +159,9 @@ class BuildContext:
     retrain: bool = False
 
     @functools.cached_property
-    def world(self) -> int | None:
-        """The synthetic world's seed, or None for real features (``synthetic.text_encoder.world_seed``)."""
-        return world_seed(resolve(self.config.data.data_dir))
+    def world(self) -> WorldText | None:
+        """The synthetic world's seed and text parameters, or None for real features (``synthetic.text_encoder.world_text``)."""
+        return world_text(resolve(self.config.data.data_dir))
 
     @property
     def train(self) -> LLPSplit:

@@ -13,7 +13,7 @@ from avvp_lib.methods.baseline import video_label_everywhere
 from avvp_lib.methods.lsld_audio import AUDIO_TEMPLATE, denoise_audio_segments
 from avvp_lib.metrics import parse_scores
 from avvp_lib.synthetic.clap_space import ClapSpace
-from avvp_lib.synthetic.text_encoder import world_seed
+from avvp_lib.synthetic.text_encoder import world_text
 from avvp_lib.text_encoders import cosine, text_encoder_for, text_encoder_identity
 from avvp_lib.vocabulary import CLASSES, NUM_CLASSES
 
@@ -25,7 +25,7 @@ def test_no_checkpoint_fails_fast_with_instructions(monkeypatch, tmp_path):
     with pytest.raises(WeightsUnavailable, match="CLAP checkpoint not found: .*nothing.pt"):
         ClapEncoder.for_kind("clap_audioset", str(tmp_path / "nothing.pt"))
     with pytest.raises(WeightsUnavailable, match="no CLAP checkpoint"):
-        text_encoder_for(world_seed(tmp_path), "clap_audioset")  # not a synthetic world: the real CLAP, which needs weights
+        text_encoder_for(world_text(tmp_path), "clap_audioset")  # not a synthetic world: the real CLAP, which needs weights
     with pytest.raises(KeyError, match="unknown CLAP feature kind"):
         resolve_checkpoint("clap_music")
     assert text_encoder_identity(tmp_path, "clap_audioset")["checkpoint"] == "unavailable (WeightsUnavailable)"
@@ -46,7 +46,7 @@ def test_world_writes_clap_features_in_its_clap_space(smoke_world):
     split = load_split(smoke_world, "train", ("clap_audioset",), progress=False)
     feats = split.features["clap_audioset"]
     assert feats.shape == (240, 10, 512) and feats.dtype == np.float32
-    enc = text_encoder_for(world_seed(smoke_world), "clap_audioset")
+    enc = text_encoder_for(world_text(smoke_world), "clap_audioset")
     assert torch.allclose(enc.encode_text(["dog"]), torch.as_tensor(ClapSpace.from_seed(0).prototypes[3:4]), atol=1e-6)
     sim = cosine(torch.as_tensor(feats), enc.encode_text([AUDIO_TEMPLATE.replace("[CLS]", c) for c in CLASSES])).numpy()
     gt_a = split.gt_audio  # the world's train GT: read by this check only
@@ -59,7 +59,7 @@ def test_clap_denoised_audio_labels_beat_the_weak_label_on_train(smoke_world):
     split = load_split(smoke_world, "train", progress=False)
     gt_a, gt_v = split.gt_audio, split.gt_visual
     feats = load_features(smoke_world, "clap_audioset", split.video_ids, progress=False)
-    labels = denoise_audio_segments(feats, split.labels, text_encoder_for(world_seed(smoke_world), "clap_audioset"))
+    labels = denoise_audio_segments(feats, split.labels, text_encoder_for(world_text(smoke_world), "clap_audioset"))
     weak = video_label_everywhere(split.labels)
     ours, base = parse_scores(labels, weak, gt_a, gt_v)["seg_a"], parse_scores(weak, weak, gt_a, gt_v)["seg_a"]
     assert ours > base, (ours, base)

@@ -125,7 +125,7 @@ def test_default_reweighting_equals_an_independent_official_loop(smoke_world):
 
     s = load_split(smoke_world, "train", progress=False)
     feats = load_features(smoke_world, "clip_vitb16", s.video_ids, "mean", progress=False)[:60]
-    enc = SyntheticTextEncoder.from_seed(world_seed(smoke_world))
+    enc = SyntheticTextEncoder.from_world(smoke_world)
     out = lsld_labels(feats, s.labels[:60], enc, LSLDConfig())
     sim = class_similarity(feats, enc, list(CLASSES))  # raw class names, as the official code
     expected = _official_loop(sim, out["denoised"], alpha=4.0, beta=0.4)
@@ -146,7 +146,7 @@ def test_lsld_labels_on_the_smoke_world(smoke_world):
     from avvp_lib.metrics import visual_scores
 
     s = load_split(smoke_world, "train", ("clip_vitb16",), progress=False)  # CLIP frames, mean of 8 per segment
-    enc = SyntheticTextEncoder.from_seed(world_seed(smoke_world))
+    enc = SyntheticTextEncoder.from_world(smoke_world)
     out = lsld_labels(s.features["clip_vitb16"], s.labels, enc, LSLDConfig())
     assert out["final"].shape == (240, 10, 25) and out["final"].min() >= 0 and out["final"].max() <= 1
     assert (out["denoised"] <= s.labels[:, None]).all()  # denoising only removes labels

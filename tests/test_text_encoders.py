@@ -5,7 +5,7 @@ import torch
 from avvp_lib.clip_encoder import ClipEncoder, WeightsUnavailable
 from avvp_lib.extract.models import tiny_clip_encoder
 from avvp_lib.synthetic.latent import LatentSpace
-from avvp_lib.synthetic.text_encoder import SyntheticTextEncoder, world_seed
+from avvp_lib.synthetic.text_encoder import SyntheticTextEncoder, world_seed, world_text
 from avvp_lib.synthetic.world import WORLD_FILE
 from avvp_lib.vocabulary import CLASS_INDEX
 
@@ -24,16 +24,18 @@ def test_synthetic_encoder_is_a_bag_of_class_words():
 
 
 def test_the_build_context_picks_the_world_encoder_from_the_world_file(smoke_world, tmp_path):
-    """The data decides: a world's seed (read once) gives its synthetic encoder; a folder with no world file none."""
+    """The data decides: a world's seed and text parameters (read once) give its synthetic encoder; a folder with
+    no world file none."""
     from avvp_lib.config import DataConfig, RunConfig
     from avvp_lib.train import BuildContext
 
     ctx = BuildContext(RunConfig("x", DataConfig(data_dir=str(smoke_world))), {}, tmp_path, torch.device("cpu"))
-    seed = world_seed(smoke_world)
-    assert ctx.world == seed and world_seed(tmp_path) is None
+    world = world_text(smoke_world)
+    assert ctx.world == world and world.seed == world_seed(smoke_world) and world_text(tmp_path) is None
+    assert world.clip_gap > 0  # the calibrated world (calibration.json)
     enc = ctx.text_encoder("clip_vitb16")
     assert isinstance(enc, SyntheticTextEncoder)
-    assert torch.equal(enc.encode_text(["dog"]), SyntheticTextEncoder.from_seed(seed).encode_text(["dog"]))
+    assert torch.equal(enc.encode_text(["dog"]), SyntheticTextEncoder.for_world(world).encode_text(["dog"]))
     (tmp_path / WORLD_FILE).write_text("{}")
     with pytest.raises(ValueError, match=f"{WORLD_FILE}: not a synthetic world file"):
         world_seed(tmp_path)

@@ -3,8 +3,11 @@
 Every class c has a unit prototype ``U[c]`` in R^512. Prototypes of semantically related
 classes (``CLASS_GROUPS``) share a group direction, so related classes are confusable, as
 they are for a real CLIP. A separate unit vector ``background`` is the generic scene that
-every video shows; the word "other" means it. Audio has its own space (R^128) with
-prototypes ``A[c]``. All of it is a deterministic function of the world seed.
+every video shows; the word "other" means it. ``text_mean`` is the direction every prompt
+embedding shares (CLIP's "modality gap": text embeddings have a common mean that no image
+points to); it is orthogonal to the prototypes and the background, so it dilutes every
+image-text cosine alike. Audio has its own space (R^128) with prototypes ``A[c]``. All of it is
+a deterministic function of the world seed.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ class LatentSpace:
     background: np.ndarray  # [512] generic scene ("other")
     audio_prototypes: np.ndarray  # [25, 128]
     seed: int
+    text_mean: np.ndarray  # [512] shared by every prompt embedding, orthogonal to prototypes and background
 
     @classmethod
     def from_seed(cls, seed: int) -> "LatentSpace":
@@ -54,7 +58,11 @@ class LatentSpace:
         protos = unit(protos)
         background = unit(rng.standard_normal(LATENT_DIM))
         audio = unit(rng.standard_normal((NUM_CLASSES, AUDIO_DIM)))
-        return cls(protos.astype(np.float32), background.astype(np.float32), audio.astype(np.float32), seed)
+        basis = np.linalg.qr(np.vstack([protos, background]).T)[0]  # orthonormal basis of their span
+        gap = np.random.default_rng([seed, 3]).standard_normal(LATENT_DIM)
+        text_mean = unit(gap - basis @ (basis.T @ gap))
+        return cls(protos.astype(np.float32), background.astype(np.float32), audio.astype(np.float32), seed,
+                   text_mean.astype(np.float32))
 
     def word_vector(self, word: str) -> np.ndarray:
         """A deterministic pseudo-random unit direction for a non-concept word."""

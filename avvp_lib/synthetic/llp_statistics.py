@@ -59,3 +59,9 @@ def derive_statistics(llp_dir: Path) -> dict:
 
 def load_statistics(path: Path = STATISTICS_FILE) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def visible_fraction(stats: dict) -> np.ndarray:
+    """Per class, the fraction of its val+test LLP weak labels that are visible (audio+visual or visual only). [25]"""
+    counts = np.array(stats["modality_split"]["counts"], dtype=float)
+    return (counts[:, 0] + counts[:, 2]) / np.maximum(counts.sum(1), 1)

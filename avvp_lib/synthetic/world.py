@@ -12,17 +12,25 @@ Features come from one latent model (``latent.LatentSpace``), with every paramet
   over the classes visible in segment t; ``strength = clarity_c * U(occlusion_min, 1)``;
   ``b_video`` mixes the shared background with a per-video scene; with probability
   ``distractor_prob`` a segment also shows an unlabelled class at ``distractor_strength``.
-  ViT-B/16 and ViT-B/32 views differ only by their noise level. CLIP-like features are written
+  ViT-B/16 and ViT-B/32 views differ only by their noise level. ``clip_gap`` and
+  ``prompt_offset`` shape the text side (``synthetic.text_encoder.SyntheticTextEncoder``): the scale of
+  image-text cosines, hence of PLG's softmax scores, and how much less the prompts of classes
+  seldom visible in LLP match every frame; they leave the image features alone. CLIP-like features are written
   per frame (80 x 512 float16, as the official LSLD release): the 8 frames of a segment share
   its latent and its segment noise and add a smaller per-frame noise, so a segment's frames are
   strongly correlated, as real video frames are.
 - VGGish-like audio (128-d): the same construction in the audio space for audible classes.
 - CLAP-like audio (10x512, kind ``clap_audioset`` as the official LSLD release): the same audio
-  latent lifted into a CLAP-like audio-text space (``clap_space.ClapSpace``), drawn last so
-  the other kinds are unchanged by it.
+  latent lifted into a CLAP-like audio-text space (``clap_space.ClapSpace``).
 - R(2+1)D-like (10x512) and ResNet-152-like (80x2048) features are fixed random linear
   views of the noiseless visual latent with more noise (per frame for ResNet): weaker views.
-Nothing here was tuned to reproduce a paper number.
+The default ``FeatureModel`` of ``WorldConfig`` holds the values that
+``scripts/calibrate_world.py`` fitted to the published measurements of these inputs
+(``calibration.json``; the list is ``calibration.CALIBRATION_TARGETS``); ``FeatureModel()``
+itself holds the uncalibrated priors. Nothing is fitted to any other paper number.
+Each video draws its labels and latent from one RNG stream and each feature kind its noise from
+its own child stream, so a subset of kinds (``FeatureSampler.sample(kinds=...)``) is generated
+exactly as in the full world.
 
 ``WorldConfig(labels_from=DIR)`` takes ids, weak labels and val/test dense GT from the real
 annotation files in ``DIR`` instead (``real_skeleton``); only train dense labels and features
@@ -41,6 +49,7 @@ from avvp_lib.atomic import atomic_save_npy, atomic_write
 from avvp_lib.data.annotations import write_dense_labels, write_weak_labels
 from avvp_lib.data.features import FEATURE_SHAPES, FRAMES_PER_SEGMENT, feature_path
 from avvp_lib.data.splits import DENSE_CSV, TRAIN_DENSE_CSV, WEAK_CSV
+from avvp_lib.synthetic.calibration import fitted_feature_model
 from avvp_lib.synthetic.clap_space import ClapSpace
 from avvp_lib.synthetic.latent import AUDIO_DIM, LATENT_DIM, LatentSpace, unit
 from avvp_lib.synthetic.llp_statistics import load_statistics
@@ -58,7 +67,8 @@ SIZES: dict[str, tuple[int, int, int]] = {  # train, val, test videos
 
 @dataclass(frozen=True)
 class FeatureModel:
-    """Documented, seeded parameters of the feature model (see the module docstring)."""
+    """Documented, seeded parameters of the feature model (module docstring); the defaults are the
+    uncalibrated priors, ``calibrated_feature_model()`` the fitted values."""
 
     clarity_range: tuple[float, float] = (0.5, 1.0)  # per-class visual clarity ~ U(range)
     loudness_range: tuple[float, float] = (0.6, 1.0)  # per-class audio loudness ~ U(range)
@@ -73,13 +83,21 @@ class FeatureModel:
     noise_audio: float = 0.8
     noise_r2plus1d: float = 1.6
     noise_res152_frame: float = 4.0  # per frame; the mean of 8 frames has 1/sqrt(8) of it (1.41)
+    clip_gap: float = 0.0  # weight of the direction all prompt embeddings share (cosine scale; text encoder)
+    prompt_offset: float = 0.0  # prompts of classes seldom visible in LLP match frames less (text encoder)
+
+
+def calibrated_feature_model() -> FeatureModel:
+    """``FeatureModel`` with the fitted values of ``calibration.json`` (the priors where it has none)."""
+    fitted = fitted_feature_model()
+    return FeatureModel(**{k: tuple(v) if isinstance(v, list) else v for k, v in fitted.items()})
 
 
 @dataclass(frozen=True)
 class WorldConfig:
     size: str = "default"
     seed: int = 0
-    model: FeatureModel = field(default_factory=FeatureModel)
+    model: FeatureModel = field(default_factory=calibrated_feature_model)
     labels_from: str | None = None  # a folder of real LLP annotation CSVs (real_skeleton.RealSkeleton); None = sampled
     features: bool = True  # False writes the annotation CSVs only (a labels-only world; training needs features)
 
@@ -167,7 +185,9 @@ class FeatureSampler:
         frames = np.repeat(seg, FRAMES_PER_SEGMENT, axis=0)
         return (frames + self._noise(rng, frames.shape, self.m.noise_clip_frame)).astype(np.float16)
 
-    def sample(self, rng: np.random.Generator, audio: np.ndarray, visual: np.ndarray) -> dict[str, np.ndarray]:
+    def sample(self, rng: np.random.Generator, audio: np.ndarray, visual: np.ndarray,
+               kinds: tuple[str, ...] = tuple(FEATURE_SHAPES)) -> dict[str, np.ndarray]:
+        """The features of ``kinds``: the latents from ``rng``, each kind's noise from its own child stream."""
         m, s = self.m, self.space
         strength = visual * self.clarity * rng.uniform(m.occlusion_min, 1.0, visual.shape)
         distract = rng.random(NUM_SEGMENTS) < m.distractor_prob
@@ -177,17 +197,23 @@ class FeatureSampler:
         latent = (strength.astype(np.float32) @ s.prototypes + m.bg_weight * scene).astype(np.float32)  # [10, 512]
         a_strength = audio * self.loudness * rng.uniform(m.occlusion_min, 1.0, audio.shape)
         a_scene = unit(rng.standard_normal(AUDIO_DIM)) * m.bg_weight
-        a_latent = a_strength.astype(np.float32) @ s.audio_prototypes + a_scene
-        frames = np.repeat(latent @ self.w_res152, FRAMES_PER_SEGMENT, axis=0)
-        feats = {
-            "clip_vitb16": self._clip_frames(rng, latent, m.noise_clip_vitb16),
-            "clip_vitb32": self._clip_frames(rng, latent, m.noise_clip_vitb32),
-            "vggish": (a_latent + self._noise(rng, (NUM_SEGMENTS, AUDIO_DIM), m.noise_audio)).astype(np.float32),
-            "r2plus1d_18": latent @ self.w_r2p1d + self._noise(rng, (NUM_SEGMENTS, 512), m.noise_r2plus1d),
-            "res152": frames + self._noise(rng, (80, 2048), m.noise_res152_frame),
+        a_latent = (a_strength.astype(np.float32) @ s.audio_prototypes + a_scene).astype(np.float32)
+        streams = dict(zip(FEATURE_SHAPES, rng.integers(2**63, size=len(FEATURE_SHAPES))))
+        make = {
+            "clip_vitb16": lambda r: self._clip_frames(r, latent, m.noise_clip_vitb16),
+            "clip_vitb32": lambda r: self._clip_frames(r, latent, m.noise_clip_vitb32),
+            "vggish": lambda r: (a_latent + self._noise(r, (NUM_SEGMENTS, AUDIO_DIM), m.noise_audio)).astype(np.float32),
+            "r2plus1d_18": lambda r: latent @ self.w_r2p1d + self._noise(r, (NUM_SEGMENTS, 512), m.noise_r2plus1d),
+            "res152": lambda r: (np.repeat(latent @ self.w_res152, FRAMES_PER_SEGMENT, axis=0)
+                                 + self._noise(r, (80, 2048), m.noise_res152_frame)),
+            "clap_audioset": lambda r: self.clap.features(r, a_latent, m.noise_audio),
         }
-        feats["clap_audioset"] = self.clap.features(rng, a_latent, m.noise_audio)  # last: the draws above stay
-        return feats
+        return {k: make[k](np.random.default_rng(streams[k])) for k in kinds}
+
+
+def video_rng(config: WorldConfig, split: str, i: int) -> np.random.Generator:
+    """The RNG stream of video ``i`` of ``split``: its dense labels, then its features."""
+    return np.random.default_rng([config.seed, 10 + list(config.counts).index(split), i])
 
 
 class WorldMismatchError(ValueError):
@@ -250,7 +276,7 @@ def build_world(out_dir: str | Path, config: WorldConfig = WorldConfig(), progre
     skeleton = RealSkeleton(config.labels_from, config.counts, labels_sampler) if config.labels_from else None
     features_sampler = FeatureSampler(config)
     letter = {"train": "t", "val": "v", "test": "e"}
-    for split_i, (split, n) in enumerate(config.counts.items()):
+    for split, n in config.counts.items():
         ids = [f"s{letter[split]}{i:09d}" for i in range(n)]
         filenames = [f"{v}_0_10" for v in ids]
         if skeleton:
@@ -258,7 +284,7 @@ def build_world(out_dir: str | Path, config: WorldConfig = WorldConfig(), progre
         dense_a = np.zeros((n, NUM_SEGMENTS, NUM_CLASSES), np.uint8)
         dense_v = np.zeros_like(dense_a)
         for i in tqdm(range(n), desc=f"synthetic {config.size} {split}", disable=not progress):
-            rng = np.random.default_rng([config.seed, 10 + split_i, i])
+            rng = video_rng(config, split, i)
             dense_a[i], dense_v[i] = skeleton.dense(split, i, rng) if skeleton else labels_sampler.sample(rng)
             paths = {k: feature_path(out, k, ids[i]) for k in FEATURE_SHAPES}
             if not config.features or all(p.is_file() for p in paths.values()):
