@@ -30,13 +30,14 @@ from avvp_lib.data.feature_files import feature_dir, missing_videos, present_not
 from avvp_lib.data.splits import WEAK_CSV, LLPSplit, drop_missing, load_split
 from avvp_lib.devices import pick_device
 from avvp_lib.executors import ExecutorOptions, train_grid
-from avvp_lib.experiments import Profile, Table, all_runs, paper_numbers, tables
+from avvp_lib.experiments import TABLES, Profile, Row, Table, all_runs, paper_numbers, tables
 from avvp_lib.methods import requires, segment_labels
 from avvp_lib.methods.vplan import video_precision_recall_per_video
 from avvp_lib.metrics import (METRIC_KEYS, binarize, parse_scores_per_video, per_class_f1, soft_label_scores,
                               visual_scores_per_video)
 from avvp_lib.paths import OUTPUTS_DIR, resolve
 from avvp_lib.render import SYNTHETIC_TAG, tables_dir, to_markdown, write_table
+from avvp_lib.synthetic.calibration import CALIBRATION_TARGETS
 from avvp_lib.train import BuildContext, RunResult, train
 from avvp_lib.vocabulary import CLASSES
 
@@ -188,6 +189,20 @@ SCORERS = {"runs": score_runs, "plg_quality": score_labels, "pld_quality": score
            "train_label_quality": score_labels, "cited": score_cited}
 
 
+def calibration_mark(table: Table, row: Row, profile: Profile) -> str:
+    """"calibration target (fitted: ...)" for a cell the synthetic world's inputs were fitted to
+    (``synthetic.calibration.CALIBRATION_TARGETS``), also where another table shows the same run; else ''."""
+    if not profile.synthetic:
+        return ""
+    every = {t.key: t for t in (make(profile) for make in TABLES)}
+    for key, label, columns in CALIBRATION_TARGETS:
+        target = next(r for r in every[key].rows if r.label == label)
+        same_run = table.kind == "runs" == every[key].kind and row.run == target.run
+        if (table.key, row.label) == (key, label) or same_run:
+            return f"calibration target (fitted: {', '.join(columns)})"
+    return ""
+
+
 def compute_table(table: Table, profile: Profile, device: str | None = None, progress: bool = True) -> pd.DataFrame:
     """Long-form table: one line per (row, metric) with ours, ours_std, paper, note (+ diff on real LLP)."""
     columns = table.columns or METRIC_KEYS
@@ -202,7 +217,9 @@ def compute_table(table: Table, profile: Profile, device: str | None = None, pro
             o = s.ours.get(row.label, {}).get(col, np.nan)
             records.append({"row": row.label, "metric": col, "ours": o, "ours_std": s.stds.get(row.label, {}).get(col, np.nan),
                             "paper": p, **({} if profile.synthetic else {"diff": o - p}),
-                            "note": row.note or s.notes.get(row.label) or ("" if row.label in s.ours else "not run"),
+                            "note": "; ".join(x for x in (calibration_mark(table, row, profile), row.note
+                                                          or s.notes.get(row.label)
+                                                          or ("" if row.label in s.ours else "not run")) if x),
                             "scored": s.scored.get(row.label, "")})
     return pd.DataFrame.from_records(records)
 

@@ -6,11 +6,11 @@ Fits the parameters of ``avvp_lib.synthetic.fitting`` (PLG_PARAMETERS, HAN_PARAM
 targets of ``avvp_lib.synthetic.calibration.CALIBRATION_TARGETS`` (read from paper_numbers.yaml,
 nothing else) and writes the fitted values and the achieved fit to
 ``avvp_lib/synthetic/calibration.json``, which ``WorldConfig`` uses as its feature model, and the
-figure ``outputs/figures/calibration_fit.png`` (ours vs paper per target).
+figure ``outputs/figures/<profile>/calibration_fit.png`` (ours vs paper per target).
 
 The HAN targets are the paper's at the paper schedule (VPLAN 30 epochs, LSLD 20); the tables
 cannot run that on a CPU, so HAN is calibrated at the schedule the profile's tables use
-(``experiments.schedule``: the default profile trains 6 epochs, StepLR step scaled), on the
+(``experiments.schedule``: the default profile trains the papers' first 6 epochs), on the
 profile's world; the JSON records the schedules. ``--quick``: the smoke profile, one round
 each, written to outputs/calibration_quick.json (a test of the script, not a calibration).
 """
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if not profile.synthetic:
         ap.error(f"profile {profile.name!r} has no synthetic world to calibrate")
     out = OUTPUTS_DIR / "calibration_quick.json" if args.quick else CALIBRATION_FILE
-    fig_path = OUTPUTS_DIR / "figures" / ("calibration_fit_quick.png" if args.quick else "calibration_fit.png")
+    fig_path = OUTPUTS_DIR / "figures" / args.profile / ("calibration_fit_quick.png" if args.quick else "calibration_fit.png")
     targets = read_targets()
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="calibrate_") as work:

@@ -8,7 +8,7 @@ import yaml
 from avvp_lib.data.features import load_features
 from avvp_lib.data.splits import load_split
 from avvp_lib.figures import calibration_fit
-from avvp_lib.synthetic.calibration import PAPER_NUMBERS_FILE, load_calibration, read_targets
+from avvp_lib.synthetic.calibration import CALIBRATION_TARGETS, PAPER_NUMBERS_FILE, load_calibration, read_targets
 from avvp_lib.synthetic.fitting import PLGProbe, apply, secant_step
 from avvp_lib.synthetic.world import FeatureModel, WorldConfig, calibrated_feature_model
 
@@ -106,3 +106,17 @@ def test_text_side_parameters_shape_the_synthetic_prompts(smoke_world):
     model = WorldConfig(size="smoke").model
     assert world.gap == model.clip_gap
     assert world.unseen_offset[CLASS_INDEX["Speech"]] > world.unseen_offset[CLASS_INDEX["Dog"]]
+
+
+def test_tables_mark_the_fitted_rows_and_only_them():
+    """Synthetic tables say which cells were calibration targets, also where another table shows the same run."""
+    from avvp_lib.experiments import get_profile, tables
+    from avvp_lib.reproduce import calibration_mark
+
+    p = get_profile("default")
+    marked = {(t.key, r.label) for t in tables(p) for r in t.rows if calibration_mark(t, r, p)}
+    targets = {(t, r) for t, r, _ in CALIBRATION_TARGETS}
+    assert targets <= marked
+    assert marked - targets == {("vplan_t4", "HAN"), ("lsld_t2", "no DeN, no ReW")}  # the same runs
+    llp = get_profile("llp")
+    assert not any(calibration_mark(t, r, llp) for t in tables(llp) for r in t.rows)

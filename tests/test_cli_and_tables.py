@@ -67,7 +67,7 @@ def test_prerequisites_are_declared_once_by_the_registry(tmp_path):
 def test_profiles_and_schedules():
     assert schedule("lsld", get_profile("llp")).epochs == 20
     short = schedule("lsld", get_profile("default"))
-    assert short.epochs == 6 and short.step_size == 2 and short.lr == 6e-4  # step 6 of 20 epochs -> 2 of 6
+    assert short.epochs == 6 and short.step_size == 6 and short.lr == 6e-4  # the first 6 of LSLD's 20 epochs
     names = [r.name for r in all_runs(get_profile("default"))]
     assert len(names) == len(set(names)) and names[0] == "vplan_plg_rl"  # PLD's prerequisite first
     with pytest.raises(KeyError, match="unknown profile"):
@@ -144,13 +144,14 @@ def test_rendering_writes_markdown_latex_and_csv(tmp_path):
     assert real.iloc[0]["seg_v"] == "50.0 ± 0.5 (68.1, -18.1)"
 
 
-def test_smoke_profile_trains_han_rows_only():
-    smoke, default = get_profile("smoke"), get_profile("default")
-    assert {c.model.name for c in all_runs(default)} == {"han", "mgn", "mm_pyramid", "dhhn"}
-    assert {c.model.name for c in all_runs(smoke)} == {"han"}
+def test_smoke_and_default_train_han_rows_only_full_every_row():
+    smoke, default, full = get_profile("smoke"), get_profile("default"), get_profile("full")
+    assert {c.model.name for c in all_runs(full)} == {"han", "mgn", "mm_pyramid", "dhhn"}
+    assert {c.model.name for c in all_runs(smoke)} == {c.model.name for c in all_runs(default)} == {"han"}
+    assert set(all_runs(default)) < set(all_runs(full)) and runs_dir(full) == runs_dir(default)
     t5 = get_table("lsld_t5", smoke)
     assert smoke.skips(t5.rows[0].run) == "mm_pyramid rows are not trained in the smoke profile"
-    assert not default.skips(t5.rows[0].run)
+    assert not full.skips(t5.rows[0].run)
 
 
 def test_several_seeds_show_mean_and_std(smoke_world, tmp_path, monkeypatch):
