@@ -100,7 +100,7 @@ def test_one_epoch_through_the_trainer(name, smoke_world, tmp_path):
 
 def test_model_config_selects_backbones_and_keeps_han_hashes():
     assert to_dict(ModelConfig()) == {"name": "han", "num_layers": 1, "share_layer": True, "dropout": 0.1}
-    assert ModelConfig().kwargs() == {"num_layers": 1, "share_layer": True, "dropout": 0.1}
+    assert ModelConfig().kwargs() == {"num_layers": 1, "share_layer": True, "dropout": 0.1, "visual_dropout": 0.0}
     mgn = RunConfig(name="m", model=ModelConfig(name="mgn", options={"dim": 64}))
     assert from_dict(to_dict(mgn)) == mgn and mgn.model.kwargs() == {"dim": 64}
     with pytest.raises(ValueError, match="HAN's settings"):

@@ -8,7 +8,7 @@ from avvp_lib.methods.lsld import (LSLDConfig, class_descriptions, class_similar
                                    description_variant, lsld_labels, prompt_similarity, reweight, subset_prompts,
                                    unreliable_segments)
 from avvp_lib.synthetic.latent import LatentSpace
-from avvp_lib.synthetic.text_encoder import SyntheticTextEncoder, world_seed
+from avvp_lib.synthetic.text_encoder import SyntheticTextEncoder
 from avvp_lib.vocabulary import CLASS_INDEX, CLASSES
 
 SPEECH, VIOLIN, DOG, GUITAR = (CLASS_INDEX[n] for n in ("Speech", "Violin_fiddle", "Dog", "Acoustic_guitar"))

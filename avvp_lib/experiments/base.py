@@ -53,7 +53,8 @@ PROFILES: dict[str, Profile] = {
     # CI: only HAN rows train (an MGN / DHHN / MM-Pyramid smoke run takes ~18 / 19 / 53 s on a CPU)
     "smoke": Profile("smoke", "data/synthetic_smoke", "smoke", epochs=2, grid_epochs=1,
                      backbones=("han",)),
-    # every table, 3 seeds, HAN-backbone rows (MGN / DHHN / MM-Pyramid runs cost ~2 / 3 / 7 HAN runs)
+    # every table, 3 seeds, HAN-backbone rows (an MGN / DHHN / MM-Pyramid run costs 2.7 / 3.6 / 8.2 HAN
+    # runs on a 2-core CPU: benchmarks/backbone_cost.py)
     "default": Profile("default", "data/synthetic_default", "default", epochs=6, grid_epochs=3,
                        seeds=(1, 2, 3), backbones=("han",)),
     # default plus the rows of the other backbones (VPLAN IV-V, LSLD 1 and 5): for a GPU
