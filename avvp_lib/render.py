@@ -32,7 +32,7 @@ def _cell(x: float, std: float = np.nan, signed: bool = False, decimals: int = 1
     if np.isnan(x):
         return "—"
     s = f"{x:+.{decimals}f}" if signed else f"{x:.{decimals}f}"
-    return s + (f" ± {std:.{decimals}f}" if not np.isnan(std) and std > 0 else "")
+    return s + (f" ± {std:.{decimals}f}" if not np.isnan(std) else "")  # NaN: one seed (no spread)
 
 
 def _side_by_side(ours: float, std: float, paper: float, with_diff: bool, decimals: int = 1) -> str:

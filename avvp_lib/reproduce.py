@@ -151,8 +151,10 @@ class Scores:
 
 
 def _mean_std(results: list[RunResult]) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean and sample standard deviation (ddof 1, as the claims; NaN for one seed) over seeds."""
     arr = {k: np.array([r.test[k] for r in results]) for k in METRIC_KEYS}
-    return {k: float(v.mean()) for k, v in arr.items()}, {k: float(v.std()) for k, v in arr.items()}
+    std = {k: float(v.std(ddof=1)) if len(v) > 1 else float("nan") for k, v in arr.items()}
+    return {k: float(v.mean()) for k, v in arr.items()}, std
 
 
 def score_runs(table: Table, profile: Profile, device: str | None, progress: bool) -> Scores:
@@ -189,18 +191,27 @@ SCORERS = {"runs": score_runs, "plg_quality": score_labels, "pld_quality": score
            "train_label_quality": score_labels, "cited": score_cited}
 
 
+@lru_cache(maxsize=8)
+def _calibrated(profile: Profile) -> dict:
+    """The mark of each fitted cell, by (table key, row label) and by run (``CALIBRATION_TARGETS``)."""
+    every = {t.key: t for t in (make(profile) for make in TABLES)}
+    marks = {}
+    for key, label, columns in CALIBRATION_TARGETS:
+        row = next(r for r in every[key].rows if r.label == label)
+        mark = f"calibration target (fitted: {', '.join(columns)})"
+        marks[(key, label)] = mark
+        if every[key].kind == "runs":
+            marks[row.run] = mark
+    return marks
+
+
 def calibration_mark(table: Table, row: Row, profile: Profile) -> str:
     """"calibration target (fitted: ...)" for a cell the synthetic world's inputs were fitted to
     (``synthetic.calibration.CALIBRATION_TARGETS``), also where another table shows the same run; else ''."""
     if not profile.synthetic:
         return ""
-    every = {t.key: t for t in (make(profile) for make in TABLES)}
-    for key, label, columns in CALIBRATION_TARGETS:
-        target = next(r for r in every[key].rows if r.label == label)
-        same_run = table.kind == "runs" == every[key].kind and row.run == target.run
-        if (table.key, row.label) == (key, label) or same_run:
-            return f"calibration target (fitted: {', '.join(columns)})"
-    return ""
+    marks = _calibrated(profile)
+    return marks.get((table.key, row.label)) or (marks.get(row.run, "") if table.kind == "runs" else "")
 
 
 def compute_table(table: Table, profile: Profile, device: str | None = None, progress: bool = True) -> pd.DataFrame:

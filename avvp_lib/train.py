@@ -177,9 +177,9 @@ class BuildContext:
         return load_features(resolve(self.config.data.data_dir), kind, self.split(split).video_ids, segment_rule,
                              progress=False)
 
-    def text_encoder(self, clip_kind: str) -> TextEncoder:
-        """The text encoder matching ``clip_kind`` features of this data (``text_encoders.text_encoder_for``)."""
-        return text_encoder_for(self.world, clip_kind)
+    def text_encoder(self, kind: str) -> TextEncoder:
+        """The text encoder matching ``kind`` (CLIP or CLAP) features of this data (``text_encoders.text_encoder_for``)."""
+        return text_encoder_for(self.world, kind)
 
     def run(self, config: RunConfig) -> RunResult:
         """Train (or load) a prerequisite run, e.g. the eq. 9 model that PLD denoises with."""

@@ -129,7 +129,7 @@ def test_rendering_writes_markdown_latex_and_csv(tmp_path):
 
     p = get_profile("smoke")
     df = pd.DataFrame({"row": ["first", "second", "third"], "metric": "seg_v", "ours": [50.0, 51.0, np.nan],
-                       "ours_std": [0.5, 0.0, np.nan], "paper": [68.1, np.nan, np.nan],
+                       "ours_std": [0.5, np.nan, np.nan], "paper": [68.1, np.nan, np.nan],
                        "note": ["", "", "not run"], "scored": ""})
     flat = Table("flat", "A table", "runs", _grid_table().rows, columns=("seg_v",), caption="Caption text.")
     md = write_table(df, flat, p, tmp_path).read_text()
@@ -157,6 +157,8 @@ def test_smoke_and_default_train_han_rows_only_full_every_row():
 def test_several_seeds_show_mean_and_std(smoke_world, tmp_path, monkeypatch):
     import dataclasses
 
+    import numpy as np
+
     import avvp_lib.reproduce as reproduce
 
     monkeypatch.setattr(reproduce, "OUTPUTS_DIR", tmp_path)
@@ -165,6 +167,9 @@ def test_several_seeds_show_mean_and_std(smoke_world, tmp_path, monkeypatch):
     df = compute_table(t2, p, device="cpu", progress=False)
     assert (df["ours_std"] > 0).any() and not df["ours"].isna().any()
     assert len(list((tmp_path / "runs" / "smoke-seeds").iterdir())) == 3 * 2  # 3 distinct runs x 2 seeds
+    seeds = [r.test["seg_v"] for r in reproduce.run_with_seeds(t2.rows[0].run, p, "cpu", progress=False)]
+    cell = df[(df["row"] == t2.rows[0].label) & (df["metric"] == "seg_v")].iloc[0]
+    assert cell["ours_std"] == pytest.approx(np.std(seeds, ddof=1))  # the sample std, as the claims
     assert "±" in write_table(df, t2, p, tmp_path / "t").read_text()
 
 

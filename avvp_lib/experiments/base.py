@@ -84,8 +84,8 @@ def schedule(paper: str, profile: Profile, grid: bool = False) -> TrainConfig:
 
     StepLR keeps the paper's step (in epochs), so a run shorter than it never decays. This bundle's
     choice: compressing the decays into a short run (step scaled with the epochs) left 2 of 6 epochs
-    at the full learning rate and HAN far from trained (one default world, 6 epochs: test seg A 22.8
-    compressed, 57.2 stopped).
+    at the full learning rate and HAN far from trained (6 epochs on a first, nearly noiseless
+    calibration of the default world: test seg A 22.8 compressed, 57.2 stopped).
     """
     base = PAPER_SCHEDULES[paper]
     epochs = (profile.grid_epochs if grid else None) or profile.epochs

@@ -127,8 +127,8 @@ def vplan_lsld_labels(cfg: VPLANLSLDConfig, split: str, ctx) -> dict[str, np.nda
 
 
 def vplan_lsld_segment_labels(cfg: VPLANLSLDConfig, split: str, ctx) -> np.ndarray:
-    """The visual segment labels [N, T, C] of a split (for the label-quality tables)."""
-    return vplan_lsld_labels(cfg, split, ctx)["visual"]
+    """The visual segment labels [N, T, C] of a split (for the label-quality tables; no CLAP features read)."""
+    return vplan_lsld_labels(dataclasses.replace(cfg, audio_labels=False), split, ctx)["visual"]
 
 
 def build_vplan_lsld_targets(cfg: VPLANLSLDConfig, ctx) -> Targets:
