@@ -35,7 +35,9 @@ class ClapSpace:
 
     @classmethod
     def from_seed(cls, seed: int) -> "ClapSpace":
-        rng = np.random.default_rng([seed, 3])  # a stream of its own: the other features keep theirs
+        # key [seed, 3] is shared with LatentSpace.text_mean (different spaces, so harmless; changing it
+        # would regenerate every CLAP feature): known, left as is
+        rng = np.random.default_rng([seed, 3])
         projection = (rng.standard_normal((AUDIO_DIM, CLAP_DIM)) / np.sqrt(CLAP_DIM)).astype(np.float32)
         ambient = unit(rng.standard_normal(CLAP_DIM)).astype(np.float32)
         protos = unit(LatentSpace.from_seed(seed).audio_prototypes @ projection).astype(np.float32)
