@@ -174,6 +174,13 @@ def plg_for_split(cfg: VPLANConfig, split: str, ctx) -> np.ndarray:
 PLD_ONLY_FIELDS = ("pld_k", "pld_alpha", "pld_model")  # settings eq. 9's model does not depend on
 
 
+def eq9_supervision(sup, pseudo: str, pld_only: tuple[str, ...]):
+    """``sup`` as its eq. 9 model's supervision: the unrefined ``pseudo`` labels, the richness loss, and the
+    PLD-only settings ``pld_only`` at their defaults, so every PLD variant of a run shares one model."""
+    defaults = {f.name: f.default for f in dataclasses.fields(sup) if f.name in pld_only}
+    return dataclasses.replace(sup, pseudo=pseudo, seg_loss="richness", **defaults)
+
+
 def pld_prerequisite(run_config):
     """The eq. 9 run (PLG + richness loss, Sec. IV-C) whose predictions PLD denoises with.
 
@@ -183,8 +190,7 @@ def pld_prerequisite(run_config):
     """
     sup = run_config.supervision
     model = dataclasses.replace(run_config.model, name="han", options={}) if sup.pld_model == "han" else run_config.model
-    defaults = {f.name: f.default for f in dataclasses.fields(VPLANConfig) if f.name in PLD_ONLY_FIELDS}
-    eq9 = dataclasses.replace(sup, pseudo="plg", seg_loss="richness", **defaults)
+    eq9 = eq9_supervision(sup, "plg", PLD_ONLY_FIELDS)
     name = "vplan_plg_rl" if model.name == "han" else f"vplan_{model.name}_plg_rl"
     return run_config.replace(name=name, model=model, supervision=eq9)
 

@@ -26,7 +26,7 @@ import torch
 from avvp_lib.methods.baseline import smooth
 from avvp_lib.methods.lsld import denoise_segments
 from avvp_lib.methods.lsld_audio import AUDIO_TEMPLATE, denoise_audio_segments
-from avvp_lib.methods.vplan import denoise_pseudo_labels, segment_loss, video_level
+from avvp_lib.methods.vplan import denoise_pseudo_labels, eq9_supervision, segment_loss, video_level
 from avvp_lib.supervision import Targets
 
 PSEUDO = ("lsld", "pld")
@@ -97,8 +97,7 @@ def pld_pretrain_config(run_config):
     PLD-only settings are reset to their defaults, so every PLD variant of one run shares one model
     (as VPLAN's ``pld_prerequisite``).
     """
-    defaults = {f.name: f.default for f in dataclasses.fields(VPLANLSLDConfig) if f.name in PLD_ONLY_FIELDS}
-    sup = dataclasses.replace(run_config.supervision, pseudo="lsld", seg_loss="richness", **defaults)
+    sup = eq9_supervision(run_config.supervision, "lsld", PLD_ONLY_FIELDS)
     return run_config.replace(name=f"{run_config.name}_pre", supervision=sup)
 
 
