@@ -74,11 +74,15 @@ HAN_PARAMETERS = (
 
 
 def apply(model: FeatureModel, values: dict[str, float]) -> FeatureModel:
-    """``model`` with fitted values (``view_noise_scale`` mapped onto the two view noises)."""
+    """``model`` with fitted values (``view_noise_scale`` mapped onto the two view noises; a fitted
+    ``noise_clip_vitb16`` scales ``noise_clip_vitb32`` by the same factor, so ViT-B/32 stays the noisier
+    CLIP view by its prior ratio: no target measures ViT-B/32)."""
     changes = {k: v for k, v in values.items() if k != "view_noise_scale"}
     if "view_noise_scale" in values:
         changes["noise_r2plus1d"] = PRIOR.noise_r2plus1d * values["view_noise_scale"]
         changes["noise_res152_frame"] = PRIOR.noise_res152_frame * values["view_noise_scale"]
+    if "noise_clip_vitb16" in values:
+        changes["noise_clip_vitb32"] = PRIOR.noise_clip_vitb32 * values["noise_clip_vitb16"] / PRIOR.noise_clip_vitb16
     return dataclasses.replace(model, **changes)
 
 
