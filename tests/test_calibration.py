@@ -2,6 +2,7 @@ import copy
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 import yaml
 
@@ -69,6 +70,12 @@ def test_apply_maps_the_fitted_names_onto_the_model():
     m = apply(FeatureModel(), {"view_noise_scale": 0.5, "noise_audio": 0.3, "clip_gap": 2.0})
     assert m.noise_audio == 0.3 and m.clip_gap == 2.0
     assert (m.noise_r2plus1d, m.noise_res152_frame) == (0.8, 2.0)
+    # no target measures ViT-B/32: it follows the fitted ViT-B/16 by the priors' ratio
+    tied = apply(FeatureModel(), {"noise_clip_vitb16": 1.8})
+    prior = FeatureModel()
+    assert tied.noise_clip_vitb32 / tied.noise_clip_vitb16 == pytest.approx(prior.noise_clip_vitb32 / prior.noise_clip_vitb16)
+    calibrated = WorldConfig().model
+    assert calibrated.noise_clip_vitb32 > calibrated.noise_clip_vitb16  # the committed fit keeps B/32 noisier
 
 
 def test_secant_step_moves_noise_towards_the_target_and_stays_in_the_bracket():
