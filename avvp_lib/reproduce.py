@@ -30,14 +30,14 @@ from avvp_lib.data.feature_files import feature_dir, missing_videos, present_not
 from avvp_lib.data.splits import WEAK_CSV, LLPSplit, drop_missing, load_split
 from avvp_lib.devices import pick_device
 from avvp_lib.executors import ExecutorOptions, train_grid
-from avvp_lib.experiments import TABLES, Profile, Row, Table, all_runs, paper_numbers, tables
+from avvp_lib.experiments import TABLES, Profile, Row, Table, all_runs, paper_numbers, schedule, tables
 from avvp_lib.methods import requires, segment_labels
 from avvp_lib.methods.vplan import video_precision_recall_per_video
 from avvp_lib.metrics import (METRIC_KEYS, binarize, parse_scores_per_video, per_class_f1, soft_label_scores,
                               visual_scores_per_video)
 from avvp_lib.paths import OUTPUTS_DIR, resolve
 from avvp_lib.render import SYNTHETIC_TAG, tables_dir, to_markdown, write_table
-from avvp_lib.synthetic.calibration import CALIBRATION_TARGETS
+from avvp_lib.synthetic.calibration import CALIBRATION_TARGETS, load_calibration
 from avvp_lib.train import BuildContext, RunResult, train
 from avvp_lib.vocabulary import CLASSES
 
@@ -193,7 +193,15 @@ SCORERS = {"runs": score_runs, "plg_quality": score_labels, "pld_quality": score
 
 @lru_cache(maxsize=8)
 def _calibrated(profile: Profile) -> dict:
-    """The mark of each fitted cell, by (table key, row label) and by run (``CALIBRATION_TARGETS``)."""
+    """The mark of each fitted cell, by (table key, row label) and by run (``CALIBRATION_TARGETS``).
+
+    No marks when ``profile`` trains on another world or schedule than the fit (``calibration.json``):
+    its rows were not fitted (e.g. ``quick``'s shorter schedules on the default world).
+    """
+    record = load_calibration()
+    fitted = {paper: dataclasses.asdict(schedule(paper, profile)) for paper in record["schedules"]}
+    if profile.world_size != record["world"]["size"] or fitted != record["schedules"]:
+        return {}
     every = {t.key: t for t in (make(profile) for make in TABLES)}
     marks = {}
     for key, label, columns in CALIBRATION_TARGETS:

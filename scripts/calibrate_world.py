@@ -8,10 +8,10 @@ nothing else) and writes the fitted values and the achieved fit to
 ``avvp_lib/synthetic/calibration.json``, which ``WorldConfig`` uses as its feature model, and the
 figure ``outputs/figures/<profile>/calibration_fit.png`` (ours vs paper per target).
 
-The HAN targets are the paper's at the paper schedule (VPLAN 30 epochs, LSLD 20); the tables
-cannot run that on a CPU, so HAN is calibrated at the schedule the profile's tables use
-(``experiments.schedule``: the default profile trains the papers' first 6 epochs), on the
-profile's world; the JSON records the schedules. ``--quick``: the smoke profile, one round
+The HAN targets are the paper's at the paper schedule (VPLAN 30 epochs, LSLD 20); HAN is
+calibrated at the schedule the profile's tables use (``experiments.schedule``: the default profile
+stops each paper's schedule where validation Type@AV plateaus, VPLAN after 10 epochs, LSLD after
+6, measured by ``scripts/plateau_check.py``), on the profile's world; the JSON records the schedules. ``--quick``: the smoke profile, one round
 each, written to outputs/calibration_quick.json (a test of the script, not a calibration).
 """
 from __future__ import annotations

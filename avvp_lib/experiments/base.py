@@ -22,13 +22,18 @@ def paper_numbers() -> dict:
 
 @dataclass(frozen=True)
 class Profile:
-    """Where the data is and how long to train. ``epochs=None`` keeps each paper's schedule."""
+    """Where the data is and how long to train.
+
+    A run's schedule (``PAPER_SCHEDULES[paper]``) stops after ``stop_at[paper]`` epochs when given,
+    else after ``epochs``; ``None`` for both keeps the paper's whole schedule.
+    """
 
     name: str
     data_dir: str
     world_size: str | None  # synthetic world to build; None = real LLP features
     epochs: int | None = None
     grid_epochs: int | None = None  # LSLD Table 4(a)'s 16-run grid
+    stop_at: tuple[tuple[str, int], ...] = ()  # (PAPER_SCHEDULES key, epochs), before ``epochs``
     seeds: tuple[int, ...] = (1,)
     annotations_dir: str | None = None
     missing: str = "error"  # videos without a feature file: "error" or "skip"
@@ -41,6 +46,10 @@ class Profile:
     def synthetic(self) -> bool:
         return self.world_size is not None
 
+    def epochs_for(self, paper: str, grid: bool = False) -> int | None:
+        """Where ``paper``'s schedule stops in this profile (None: the paper's last epoch)."""
+        return (self.grid_epochs if grid else None) or dict(self.stop_at).get(paper) or self.epochs
+
     def skips(self, run: RunConfig) -> str:
         """'' when this profile trains ``run``, else the reason shown in its row."""
         if self.backbones is None or run.model.name in self.backbones:
@@ -48,19 +57,24 @@ class Profile:
         return f"{run.model.name} rows are not trained in the {self.name} profile"
 
 
+# Where validation Type@AV plateaus on the default world (seed 1; the first epoch within 1 point of
+# the best over the paper's whole schedule), measured by scripts/plateau_check.py and used as each
+# schedule's stop in the default profile (outputs/tables/default/plateau.csv, README "Profiles").
+DEFAULT_PLATEAU = (("vplan", 10), ("lsld", 6), ("ma", 8), ("jomold", 16), ("lsld_official", 10))
 HEADLINE = ("vplan_t1", "vplan_t2", "vplan_t3", "lsld_t2", "lsld_t4a", "train_label_quality")
 PROFILES: dict[str, Profile] = {
     # CI: only HAN rows train (an MGN / DHHN / MM-Pyramid smoke run takes ~18 / 19 / 53 s on a CPU)
     "smoke": Profile("smoke", "data/synthetic_smoke", "smoke", epochs=2, grid_epochs=1,
                      backbones=("han",)),
-    # every table, 3 seeds, HAN-backbone rows (an MGN / DHHN / MM-Pyramid run costs 2.7 / 3.6 / 8.2 HAN
-    # runs on a 2-core CPU: benchmarks/backbone_cost.py)
-    "default": Profile("default", "data/synthetic_default", "default", epochs=6, grid_epochs=3,
+    # every table, 3 seeds, HAN-backbone rows, each schedule stopped at its plateau (an MGN / DHHN /
+    # MM-Pyramid run costs 2.7 / 3.6 / 8.2 HAN runs on a 2-core CPU: benchmarks/backbone_cost.py)
+    "default": Profile("default", "data/synthetic_default", "default", stop_at=DEFAULT_PLATEAU,
                        seeds=(1, 2, 3), backbones=("han",)),
     # default plus the rows of the other backbones (VPLAN IV-V, LSLD 1 and 5): for a GPU
-    "full": Profile("full", "data/synthetic_default", "default", epochs=6, grid_epochs=3,
+    "full": Profile("full", "data/synthetic_default", "default", stop_at=DEFAULT_PLATEAU,
                     seeds=(1, 2, 3), runs_of="default"),
-    # the headline tables on the default world, same runs as default (a quick look before it)
+    # the headline tables on the default world in <= 10 min on a CPU: 6 epochs (before the plateau
+    # of VPLAN's schedule), the grid 3; its own runs, not default's
     "quick": Profile("quick", "data/synthetic_default", "default", epochs=6, grid_epochs=3,
                      seeds=(1, 2, 3), tables=HEADLINE, runs_of="default"),
     "llp": Profile("llp", "data/llp", None, missing="skip"),
@@ -88,7 +102,7 @@ def schedule(paper: str, profile: Profile, grid: bool = False) -> TrainConfig:
     calibration of the default world: test seg A 22.8 compressed, 57.2 stopped).
     """
     base = PAPER_SCHEDULES[paper]
-    epochs = (profile.grid_epochs if grid else None) or profile.epochs
+    epochs = profile.epochs_for(paper, grid)
     return base if epochs is None else dataclasses.replace(base, epochs=epochs)
 
 
@@ -150,12 +164,17 @@ def cited(*labels: str) -> tuple[Row, ...]:
     return tuple(Row(label, note=NOT_HERE) for label in labels)
 
 
-def shortened(p: Profile) -> str:
-    """Caption text saying that the profile shortens the papers' schedules."""
-    if not p.epochs:
+def shortened(p: Profile, papers: tuple[str, ...] = ("vplan", "lsld")) -> str:
+    """Caption text: where the profile stops ``papers``' schedules ('' when it keeps them whole)."""
+    stops = [(q, p.epochs_for(q)) for q in papers if p.epochs_for(q)]
+    if not stops:
         return ""
-    return (f"{p.name} profile: the papers' schedules stopped after {p.epochs} epochs (papers: VPLAN 30, "
-            f"LSLD 20).")
+    names = {"vplan": "VPLAN", "lsld": "LSLD", "ma": "MA", "jomold": "JoMoLD",
+             "lsld_official": "LSLD's code"}
+    how = "at validation plateau on this world (scripts/plateau_check.py)" if p.stop_at else "early"
+    parts = ", ".join(f"{names.get(q, q)} after {e} of {PAPER_SCHEDULES[q].epochs}"
+                      for q, e in stops)
+    return f"{p.name} profile: the papers' schedules stopped {how}: {parts} epochs."
 
 
 def run(p: Profile, name: str, paper: str, supervision: object, visual: tuple[str, ...],

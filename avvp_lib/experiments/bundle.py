@@ -28,7 +28,7 @@ def ablation(p: Profile) -> Table:
          step("without a segment term", "vplan_lsld_noseg", VPLANLSLDConfig(seg_loss="none"))),
         caption="Rows 1-2 train on the unrefined language labels; row 2 is also the eq. 9 model "
                 "with which PLD refines the labels of rows 3-6 (one run). Rows 5-6 change only the "
-                "segment term of row 4. " + shortened(p))
+                "segment term of row 4. " + shortened(p, ("lsld",)))
 
 
 TABLES = [ablation]

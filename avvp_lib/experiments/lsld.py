@@ -50,7 +50,7 @@ def t1(p: Profile) -> Table:
              paper=False),
          Row("VPLAN + LSLD (this bundle)", vplan_lsld_run(data(p, CLIP), schedule("lsld", p)),
              paper=False)),
-        caption=_join(CLIP_NOTE, shortened(p)))
+        caption=_join(CLIP_NOTE, shortened(p, ("lsld", "ma", "jomold", "lsld_official"))))
 
 
 def t2(p: Profile) -> Table:
@@ -59,7 +59,7 @@ def t2(p: Profile) -> Table:
         "runs",
         (Row("no DeN, no ReW", lsld_run(p, "lsld_han_clip", HANLabels())),
          Row("DeN", lsld_run(p, "lsld_den", LSLDConfig(reweight="none"))),
-         Row("DeN + ReW", lsld_run(p, "lsld"))), caption=shortened(p))
+         Row("DeN + ReW", lsld_run(p, "lsld"))), caption=shortened(p, ("lsld",)))
 
 
 def t3(p: Profile) -> Table:
@@ -68,7 +68,7 @@ def t3(p: Profile) -> Table:
         (Row("[Class, Not Class]", lsld_run(p, "lsld_not", LSLDConfig(no_event="not"))),
          Row("[Class, None]", lsld_run(p, "lsld_none", LSLDConfig(no_event="none"))),
          Row("[Class, Other]", lsld_run(p, "lsld"))),
-        caption="[Class, Not Class] = 'not A and not B'. " + shortened(p))
+        caption="[Class, Not Class] = 'not A and not B'. " + shortened(p, ("lsld",)))
 
 
 def t4a(p: Profile) -> Table:
@@ -80,7 +80,7 @@ def t4a(p: Profile) -> Table:
     return Table(
         "lsld_t4a", "LSLD Table 4(a): alpha x beta of the re-weighting, segment-level visual F1 "
                     "(test)", "runs", tuple(cell(a, b) for a in T4A_ALPHAS for b in T4A_BETAS),
-        columns=("seg_v",), grid=("alpha", "beta"), caption=shortened(p) + grid_note)
+        columns=("seg_v",), grid=("alpha", "beta"), caption=shortened(p, ("lsld",)) + grid_note)
 
 
 def t4b(p: Profile) -> Table:
@@ -94,7 +94,7 @@ def t4b(p: Profile) -> Table:
          Row("stable re-weight", rw("lsld_rw_stable", "stable")),
          Row("dynamic re-weight", lsld_run(p, "lsld"))), columns=("seg_v", "evt_v"),
         caption="stable = each class's mean similarity over its unreliable segments instead of "
-                "each segment's. " + shortened(p))
+                "each segment's. " + shortened(p, ("lsld",)))
 
 
 def t5(p: Profile) -> Table:
@@ -105,7 +105,7 @@ def t5(p: Profile) -> Table:
         rows += [Row(label, vanilla), Row(f"{label} + Clip", clip),
                  Row(f"{label} + LSLD", lsld_run(p, f"lsld_{model}", model=model))]
     return Table("lsld_t5", "LSLD Table 5: LSLD labels on MM-Pyramid and DHHN (test)", "runs",
-                 tuple(rows), caption=_join(T5_NOTE, shortened(p)))
+                 tuple(rows), caption=_join(T5_NOTE, shortened(p, ("lsld",))))
 
 
 def t6(p: Profile) -> Table:
@@ -118,7 +118,7 @@ def t6(p: Profile) -> Table:
          Row("Desc + playing", lsld_run(p, "lsld")),
          Row("Desc + a photo of", desc("lsld_desc_photo", "photo_of")),
          Row("Desc + playing + a person", desc("lsld_desc_person", "playing_person"))),
-        columns=("seg_v", "evt_v"), caption=shortened(p))
+        columns=("seg_v", "evt_v"), caption=shortened(p, ("lsld",)))
 
 
 def t7(p: Profile) -> Table:
@@ -133,7 +133,7 @@ def t7(p: Profile) -> Table:
          Row("CLIP (ViT-B/32) only", lsld_run(p, "lsld_feat_b32", b32, ("clip_vitb32",))),
          Row("CLIP (ViT-B/16) only", lsld_run(p, "lsld"))),
         caption="Labels come from the same CLIP kind as the training features (ViT-B/16 for "
-                "ResNet). " + shortened(p))
+                "ResNet). " + shortened(p, ("lsld",)))
 
 
 TABLES = [t1, t2, t3, t4a, t4b, t5, t6, t7]

@@ -92,12 +92,13 @@ def t2(p: Profile) -> Table:
          *(Row(f"K=5, alpha={a}", pld(5, a)) for a in T2_ALPHAS)),
         columns=("seg_v", "evt_v", "average"),
         caption="'-' = PLG. PLD uses the predictions of the Table III row 4 model (eq. 9). "
-                + shortened(p))
+                + shortened(p, ("vplan",)))
 
 
 def t3(p: Profile) -> Table:
     return Table("vplan_t3", "VPLAN Table III: ablation of PLG, richness-aware loss and PLD (test)",
-                 "runs", tuple(Row(k, c) for k, c in vplan_runs(p).items()), caption=shortened(p))
+                 "runs", tuple(Row(k, c) for k, c in vplan_runs(p).items()),
+                 caption=shortened(p, ("vplan",)))
 
 
 def t4(p: Profile) -> Table:
@@ -114,7 +115,7 @@ def t4(p: Profile) -> Table:
          Row("VPLAN", v["5 + PLD + L_S"]),
          Row("VPLAN + LSLD (this bundle)",
              vplan_lsld_run(data(p, RESNET), schedule("vplan", p), "vplan_lsld_resnet"), paper=False)),
-        caption=" ".join(x for x in (BACKBONE_NOTE, shortened(p)) if x))
+        caption=" ".join(x for x in (BACKBONE_NOTE, shortened(p, ("vplan", "ma", "jomold"))) if x))
 
 
 def t5(p: Profile) -> Table:
@@ -125,7 +126,8 @@ def t5(p: Profile) -> Table:
         rows += [Row(f"{star}{label}", runs[""]), Row(f"{star}{label} + MA", runs[" + MA"]),
                  Row(f"{label} + PLG", runs[" + PLG"]), Row(f"{label} + PLD", runs[" + PLD"])]
     return Table("vplan_t5", "VPLAN Table V: VPLAN pseudo labels on MM-Pyramid and MGN (test)",
-                 "runs", tuple(rows), caption=" ".join(x for x in (T5_NOTE, shortened(p)) if x))
+                 "runs", tuple(rows),
+                 caption=" ".join(x for x in (T5_NOTE, shortened(p, ("vplan", "ma"))) if x))
 
 
 TABLES = [t1, t2, t3, t4, t5]
