@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default=None)
     p.add_argument("--executor", default="local", choices=["local", "slurm", "ray"],
                    help="where stacks of runs train: this process, Slurm jobs (submitit), or Ray tasks")
-    p.add_argument("--max-runs", type=int, default=16, help="runs trained together as one stacked model")
+    p.add_argument("--max-runs", type=int, default=None,
+                   help="runs trained together as one stacked model (default: 4 on a CPU, 16 on a GPU)")
     p.add_argument("--gpus-per-stack", type=int, default=0, help="GPUs per Slurm job / Ray task")
     p.add_argument("--slurm-partition", default=None)
     p.add_argument("--ray-address", default=None, help="an existing Ray cluster (default: start a local one)")

@@ -50,3 +50,11 @@ def test_local_ray(smoke_world, tmp_path, here):
 def test_unknown_executor(tmp_path):
     with pytest.raises(ValueError, match="unknown executor"):
         train_grid([], tmp_path, executor="dask")
+
+
+def test_stacks_default_to_four_runs_on_a_cpu():
+    """Without --max-runs a CPU stacks 4 runs (larger stacks are slower there: grid_throughput log)."""
+    from avvp_lib.executors import stack_size
+
+    assert stack_size("cpu") == 4
+    assert ExecutorOptions().max_runs is None
