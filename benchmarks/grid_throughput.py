@@ -38,7 +38,7 @@ def reference_single_run(config: RunConfig, out: Path, device: torch.device) -> 
     t_start = time.perf_counter()
     tc, data = config.train, load_run_data(config.data)
     torch.manual_seed(tc.seed)
-    targets = build_targets(config.supervision, BuildContext(config, data["train"], out, device, False)).to(device)
+    targets = build_targets(config.supervision, BuildContext(config, data, out, device, False)).to(device)
     inputs = {s: split_inputs(data[s], config.data, device) for s in SPLITS}
     torch.manual_seed(tc.seed)
     model = build_han(config, data["train"]).to(device)
