@@ -28,3 +28,13 @@ def pick_device(device: str | None = None) -> torch.device:
     elif dev.type not in ("cpu", "cuda", "mps"):
         raise DeviceError(f"device {device!r} is not supported; use cpu, cuda or cuda:N")
     return dev
+
+
+def stack_size(device: str | torch.device | None, remote: bool = False) -> int:
+    """Runs per stacked model when none is given: 4 on a CPU, 16 on a GPU or for remote workers.
+
+    On a CPU a stack shares only the Python overhead and larger stacks leave the caches
+    (``benchmarks/results/grid_throughput_cpu_2core.log``: R = 4 vs 16 against sequential runs).
+    ``remote``: the stacks run elsewhere (Slurm, Ray), so this machine's device says nothing.
+    """
+    return 16 if remote else (4 if pick_device(device).type == "cpu" else 16)

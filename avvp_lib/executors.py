@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avvp_lib.config import RunConfig
-from avvp_lib.devices import pick_device
+from avvp_lib.devices import stack_size
 from avvp_lib.paths import OUTPUTS_DIR, resolve
 from avvp_lib.train import RunResult, check_finished, load_result, plan_layers, run_dir_for, train_group, train_many, with_prerequisites
 
@@ -24,7 +24,7 @@ class ExecutorOptions:
     """Where stacks run. ``slurm``: submitit's ``AutoExecutor`` (``cluster="local"`` runs the jobs as
     local processes, for tests); ``ray``: ``ray.init(address)`` unless Ray is already initialised."""
 
-    max_runs: int | None = None  # runs per stack; None: ``stack_size(device)``
+    max_runs: int | None = None  # runs per stack; None: ``devices.stack_size``
     gpus_per_stack: int = 0  # Slurm gpus_per_node / Ray num_gpus of each stack
     cpus_per_stack: int = 1
     slurm_partition: str | None = None
@@ -32,15 +32,6 @@ class ExecutorOptions:
     slurm_cluster: str | None = None  # None: detect (Slurm); "local" or "debug" for testing
     log_dir: str = str(OUTPUTS_DIR / "executor_logs")
     ray_address: str | None = None  # None: a local Ray, or the one already initialised
-
-
-def stack_size(device: str | None) -> int:
-    """Runs per stack when none is given: 4 on a CPU, 16 elsewhere.
-
-    On a CPU a stack only shares the Python overhead and larger stacks leave the caches:
-    ``benchmarks/results/grid_throughput_cpu_2core.log`` (R = 4 vs 16 against sequential runs).
-    """
-    return 4 if pick_device(device).type == "cpu" else 16
 
 
 def _slurm(stacks: list[list[RunConfig]], runs_dir: str, device: str | None, opts: ExecutorOptions) -> None:
@@ -76,7 +67,7 @@ def train_grid(configs: list[RunConfig], runs_dir: str | Path | None = None, dev
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; expected one of {EXECUTORS}")
     opts = options or ExecutorOptions()
-    max_runs = opts.max_runs or stack_size(device)
+    max_runs = opts.max_runs or stack_size(device, remote=executor != "local")
     root = str(resolve(runs_dir or OUTPUTS_DIR / "runs"))
     if executor == "local":
         return train_many(configs, root, device, progress, max_runs, retrain=retrain)

@@ -199,8 +199,8 @@ def _calibrated(profile: Profile) -> dict:
     its rows were not fitted (e.g. ``quick``'s shorter schedules on the default world).
     """
     record = load_calibration()
-    fitted = {paper: dataclasses.asdict(schedule(paper, profile)) for paper in record["schedules"]}
-    if profile.world_size != record["world"]["size"] or fitted != record["schedules"]:
+    fitted = {q: dataclasses.asdict(schedule(q, profile)) for q in record.get("schedules", {})}
+    if not fitted or profile.world_size != record["world"]["size"] or fitted != record["schedules"]:
         return {}
     every = {t.key: t for t in (make(profile) for make in TABLES)}
     marks = {}

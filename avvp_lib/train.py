@@ -35,7 +35,7 @@ from avvp_lib.atomic import atomic_torch_save, atomic_write
 from avvp_lib.config import DataConfig, RunConfig, config_hash, from_dict, to_dict
 from avvp_lib.data.feature_files import write_missing_csv
 from avvp_lib.data.splits import LLPSplit, load_splits
-from avvp_lib.devices import pick_device
+from avvp_lib.devices import pick_device, stack_size
 from avvp_lib.data.features import load_features
 from avvp_lib.methods import build_targets, requires, with_prerequisites
 from avvp_lib.metrics import binarize, parse_scores
@@ -477,14 +477,16 @@ def plan_stacks(configs: list[RunConfig], runs_dir: str | Path | None = None, ma
 
 
 def train_many(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
-               progress: bool = True, max_runs: int = 16, compile: bool = False,
+               progress: bool = True, max_runs: int | None = None, compile: bool = False,
                checkpoint_every: int = 1, retrain: bool = False) -> list[RunResult]:
     """Train a grid in this process, one ``train_group`` per stack of ``plan_stacks``; results in order.
+
+    ``max_runs``: runs per stack (None: ``devices.stack_size``, 4 on a CPU).
 
     Prerequisite runs (``methods.requires``) are planned too, stacked in the layer before their dependents.
     """
     check_finished(with_prerequisites(configs), runs_dir, retrain)
-    for stack in plan_stacks(configs, runs_dir, max_runs):
+    for stack in plan_stacks(configs, runs_dir, max_runs or stack_size(device)):
         train_group(stack, runs_dir, device, progress, compile, checkpoint_every, retrain)
     return [load_result(run_dir_for(c, runs_dir)) for c in configs]
 

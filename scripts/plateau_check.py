@@ -1,14 +1,17 @@
-"""Where does validation Type@AV plateau? HAN's two baseline rows trained for the papers' whole schedules.
+"""Where does validation Type@AV plateau? One row per paper schedule, trained for the whole schedule.
 
-The default profile stops the papers' schedules early (``experiments.schedule``) to fit its CPU
-budget; this script trains the same two rows -- VPLAN Table III "1 HAN" (VPLAN's 30 epochs) and LSLD
-Table 1 "HAN + Clip" (LSLD's 20 epochs) -- on the profile's world for the papers' full schedules and
-plots their validation Type@AV per epoch with the profile's stopping epoch marked.
+The default profile stops each paper's schedule early (``Profile.stop_at``) to fit its CPU budget;
+this script trains one table row per schedule -- VPLAN Table III "1 HAN" (VPLAN, 30 epochs), LSLD
+Table 1 "HAN + Clip" (LSLD, 20), VPLAN Table IV "MA" (MA's code, 12) and "JoMoLD" (25), LSLD
+Table 1 "LSLD (official code)" (20) -- on the profile's world for the whole schedule, prints each
+plateau epoch (the first epoch within ``--within`` points of the run's best validation Type@AV)
+beside the profile's stop, and plots the curves with the stop marked.
 
     python scripts/plateau_check.py [--profile default] [--seeds 1 2 3]
 
 Writes ``outputs/figures/<profile>/plateau.png`` and ``outputs/tables/<profile>/plateau.csv``
 (one line per run and epoch); runs go to ``outputs/runs/<profile>-plateau/`` (cached like any run).
+Exits 1 when a stop comes before its plateau.
 """
 from __future__ import annotations
 
@@ -27,19 +30,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from avvp_lib.config import PAPER_SCHEDULES  # noqa: E402
 from avvp_lib.experiments import get_table  # noqa: E402
 from avvp_lib.figures import training_curves  # noqa: E402
-from avvp_lib.paths import REPO_ROOT  # noqa: E402
 from avvp_lib.notebook import setup  # noqa: E402
+from avvp_lib.paths import REPO_ROOT  # noqa: E402
 from avvp_lib.train import train_many  # noqa: E402
 
-# (table, row, the paper schedule it trains on): one row per schedule in PAPER_SCHEDULES that tables use
+# (table, row, the paper schedule it trains on): one row per schedule the tables use
 ROWS = (("vplan_t3", "1 HAN", "vplan"), ("lsld_t1", "HAN + Clip", "lsld"), ("vplan_t4", "MA", "ma"),
         ("vplan_t4", "JoMoLD", "jomold"), ("lsld_t1", "LSLD (official code)", "lsld_official"))
+
+
+def plateau_epoch(curve: list[float], within: float) -> int:
+    """The first epoch (1-based) whose value is within ``within`` of the curve's best."""
+    return next(e for e, v in enumerate(curve, 1) if v >= max(curve) - within)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="default")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1])
+    ap.add_argument("--within", type=float, default=1.0, help="points below the best that count as plateau")
     args = ap.parse_args()
     session = setup(args.profile)  # builds the profile's synthetic world when missing
     p = session.profile
@@ -49,32 +58,38 @@ def main() -> None:
         for seed in args.seeds:
             train = dataclasses.replace(row.run.train, epochs=PAPER_SCHEDULES[paper].epochs, seed=seed)
             runs.append(row.run.replace(name=f"{row.run.name}_full_seed{seed}", train=train))
-            labels.append((table, label, seed))
+            labels.append((label, paper, seed))
     results = train_many(runs, REPO_ROOT / "outputs" / "runs" / f"{p.name}-plateau", session.device)
     panels: dict[str, dict[str, list]] = {}
+    stops: dict[str, int] = {}  # panel title -> the profile's stop
+    early = []
     table_out = REPO_ROOT / "outputs" / "tables" / p.name / "plateau.csv"
     table_out.parent.mkdir(parents=True, exist_ok=True)
     with table_out.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["row", "seed", "epoch", "val_seg_type", "best_epoch", "test_seg_type"])
-        for (table, label, seed), res in zip(labels, results):
-            panels.setdefault(f"{label} (profile stops at epoch {p.epochs})", {})[f"seed {seed}"] = res.history()
-            for h in res.history():
-                w.writerow([label, seed, h["epoch"], f"{h['val_seg_type']:.2f}", res.best_epoch,
-                            f"{res.test['seg_type']:.2f}"])
-            best = max(res.history(), key=lambda h: h["val_seg_type"])
-            at_stop = res.history()[p.epochs - 1]["val_seg_type"] if p.epochs else best["val_seg_type"]
-            print(f"{label:12s} seed {seed}: val Type@AV at epoch {p.epochs}: {at_stop:.1f}; "
-                  f"best {best['val_seg_type']:.1f} at epoch {best['epoch']}; test Type@AV "
-                  f"(selected epoch {res.best_epoch}) {res.test['seg_type']:.1f}")
+        w.writerow(["row", "schedule", "seed", "epoch", "val_seg_type", "plateau_epoch", "profile_stop"])
+        for (label, paper, seed), res in zip(labels, results):
+            history, stop = res.history(), p.epochs_for(paper) or PAPER_SCHEDULES[paper].epochs
+            curve = [h["val_seg_type"] for h in history]
+            plateau = plateau_epoch(curve, args.within)
+            title = f"{label} ({paper} schedule; profile stops at {stop})"
+            panels.setdefault(title, {})[f"seed {seed}"] = history
+            stops[title] = stop
+            w.writerows([label, paper, seed, e, f"{v:.2f}", plateau, stop] for e, v in enumerate(curve, 1))
+            verdict = "ok" if stop >= plateau else "STOPS BEFORE ITS PLATEAU"
+            early += [] if stop >= plateau else [label]
+            best = curve.index(max(curve)) + 1
+            print(f"{label:21s} seed {seed}: best val Type@AV {max(curve):.1f} (epoch {best} of "
+                  f"{len(curve)}); plateau (within {args.within:g}) at epoch {plateau}; profile stops at "
+                  f"{stop} ({curve[stop - 1]:.1f}): {verdict}")
     fig = training_curves(panels, "seg_type", p.synthetic)
-    for ax in fig.axes:
-        if p.epochs:
-            ax.axvline(p.epochs, color="grey", ls="--", lw=1)
+    for ax, title in zip(fig.axes, panels):
+        ax.axvline(stops[title], color="grey", ls="--", lw=1)
     fig_out = REPO_ROOT / "outputs" / "figures" / p.name / "plateau.png"
     fig_out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(fig_out, dpi=110)
     print(f"wrote {fig_out.relative_to(REPO_ROOT)} and {table_out.relative_to(REPO_ROOT)}")
+    sys.exit(1 if early else 0)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -82,13 +83,27 @@ def test_quick_profile_is_the_headline_tables_on_shorter_schedules():
     quick, default = get_profile("quick"), get_profile("default")
     assert [t.key for t in tables(quick)] == list(quick.tables)
     assert quick.data_dir == default.data_dir and runs_dir(quick) == runs_dir(default)
-    longer = {r.name: r.train.epochs for r in all_runs(default)}
+    same_tables = all_runs(dataclasses.replace(default, tables=quick.tables))
+    longer = {r.name: r.train.epochs for r in same_tables}
     assert all(r.train.epochs <= longer[r.name] for r in all_runs(quick))
-    assert sum(r.train.epochs for r in all_runs(quick)) < sum(longer.values()) / 2
+    assert sum(r.train.epochs for r in all_runs(quick)) < sum(r.train.epochs for r in same_tables)
     # default stops each schedule where it plateaus; quick's shorter runs are not the calibrated ones
     assert default.epochs_for("vplan") == 10 and quick.epochs_for("vplan") == 6
     assert not any(calibration_mark(t, r, quick) for t in tables(quick) for r in t.rows)
     assert shortened(quick).startswith("quick profile: the papers' schedules stopped early")
+
+
+def test_default_stops_every_schedule_it_trains_at_its_measured_plateau():
+    """Every schedule the default tables use has a stop in DEFAULT_PLATEAU (none silently runs whole)."""
+    from avvp_lib.config import PAPER_SCHEDULES
+    from avvp_lib.experiments.base import DEFAULT_PLATEAU
+
+    default, stops = get_profile("default"), dict(DEFAULT_PLATEAU)
+    whole = {(t.lr, t.batch_size, t.step_size, t.select_metric): k for k, t in PAPER_SCHEDULES.items()}
+    used = {whole[(t.lr, t.batch_size, t.step_size, t.select_metric)] for t in (r.train for r in all_runs(default))}
+    assert used <= set(stops) and len(used) == 5
+    assert {r.train.epochs for r in all_runs(default) if r.train.lr == 6e-4} == {stops["lsld"]}  # grid too
+    assert all(e < PAPER_SCHEDULES[k].epochs for k, e in stops.items())
 
 
 def test_rendering_marks_the_synthetic_world(smoke_world, tmp_path):

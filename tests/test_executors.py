@@ -52,9 +52,12 @@ def test_unknown_executor(tmp_path):
         train_grid([], tmp_path, executor="dask")
 
 
-def test_stacks_default_to_four_runs_on_a_cpu():
-    """Without --max-runs a CPU stacks 4 runs (larger stacks are slower there: grid_throughput log)."""
-    from avvp_lib.executors import stack_size
+def test_stacks_default_to_four_runs_on_a_cpu_and_sixteen_for_remote_workers():
+    """Without --max-runs a CPU stacks 4 runs (larger stacks are slower there: grid_throughput log);
+    Slurm / Ray workers may have GPUs the submitting machine lacks."""
+    from avvp_lib.devices import stack_size
+    from avvp_lib.train import plan_stacks
 
-    assert stack_size("cpu") == 4
-    assert ExecutorOptions().max_runs is None
+    assert stack_size("cpu") == 4 and stack_size("cpu", remote=True) == 16
+    runs = [RunConfig(name=f"r{s}", train=TrainConfig(epochs=1, seed=s)) for s in range(6)]
+    assert [len(s) for s in plan_stacks(runs, max_runs=stack_size("cpu"))] == [4, 2]

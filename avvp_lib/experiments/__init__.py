@@ -11,7 +11,7 @@ from avvp_lib.config import RunConfig
 from avvp_lib.experiments import bundle, lsld, vplan
 from avvp_lib.experiments.base import (CLIP, NOT_HERE, PAPER_NUMBERS, PROFILES, RESNET, TABLE_KINDS,
                                        Profile, Row, Table, cited, data, get_profile, paper_numbers,
-                                       run, schedule)
+                                       run, schedule, shortened)
 from avvp_lib.experiments.lsld import lsld_run
 from avvp_lib.experiments.vplan import vplan_runs
 from avvp_lib.methods import LSLDConfig, requires, with_prerequisites
@@ -32,7 +32,8 @@ def train_label_quality(p: Profile) -> Table:
         caption="Against the synthetic world's train GT, which training never reads: segment- and "
                 "event-level visual F1 of the labels thresholded at 0.5; soft_seg_v = segment F1 "
                 "with soft counts and bce = mean BCE of the labels against the GT (lower is "
-                "better), both without thresholding, so they show what re-weighting changes.")
+                "better), both without thresholding, so they show what re-weighting changes. PLD "
+                "uses the Table III row 4 model. " + shortened(p, ("vplan",)))
 
 
 TABLES = [*vplan.TABLES, *lsld.TABLES, *bundle.TABLES, train_label_quality]

@@ -40,7 +40,7 @@ class Profile:
     eval_audio: str | None = None  # audio eval CSV instead of the corrected one (legacy 2020)
     backbones: tuple[str, ...] | None = None  # models whose rows train (None: all; CI skips some)
     tables: tuple[str, ...] | None = None  # keys of the tables it computes (None: every table)
-    runs_of: str | None = None  # share another profile's run folders (same world and schedule)
+    runs_of: str | None = None  # share another profile's run folders (same world; a run is its config)
 
     @property
     def synthetic(self) -> bool:
@@ -95,7 +95,7 @@ def get_profile(name: str, data_dir: str | None = None, missing: str | None = No
 
 
 def schedule(paper: str, profile: Profile, grid: bool = False) -> TrainConfig:
-    """The paper's schedule stopped after the profile's epochs: a short run is the paper's first epochs.
+    """The paper's schedule stopped where the profile says (``Profile.epochs_for``): its first epochs.
 
     StepLR keeps the paper's step (in epochs), so a run shorter than it never decays. This bundle's
     choice: compressing the decays into a short run (step scaled with the epochs) left 2 of 6 epochs
