@@ -5,6 +5,7 @@
 #   ./run_all.sh                                  # default profile: the embedded synthetic world, CPU or GPU
 #   ./run_all.sh --profile quick                  # the headline tables (VPLAN I-III, LSLD 2, 4(a), train labels)
 #   ./run_all.sh --profile full                   # default + the other backbones' rows (for a GPU)
+#   ./run_all.sh --profile full-cpu               # default + the MGN and DHHN rows (about an hour on a CPU)
 #   ./run_all.sh --profile llp --data-dir PATH    # real LLP features (see README, "Real LLP")
 #   ./run_all.sh --profile smoke                  # seconds; what CI checks
 #
@@ -22,7 +23,7 @@ while [[ $# -gt 0 ]]; do
     --profile) PROFILE="$2"; shift 2 ;;
     --data-dir) DATA_DIR="$2"; shift 2 ;;
     --device) DEVICE="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done

@@ -74,6 +74,9 @@ PROFILES: dict[str, Profile] = {
     # default plus the rows of the other backbones (VPLAN IV-V, LSLD 1 and 5): for a GPU
     "full": Profile("full", "data/synthetic_default", "default", stop_at=DEFAULT_PLATEAU,
                     seeds=(1, 2, 3), runs_of="default"),
+    # full without MM-Pyramid (8.2 HAN runs per run on a CPU): what a 2-core CPU computes in about an hour
+    "full-cpu": Profile("full-cpu", "data/synthetic_default", "default", stop_at=DEFAULT_PLATEAU,
+                        seeds=(1, 2, 3), backbones=("han", "mgn", "dhhn"), runs_of="default"),
     # the headline tables on the default world in <= 10 min on a CPU: 6 epochs (before the plateau
     # of VPLAN's schedule), the grid 3; its own runs, not default's
     "quick": Profile("quick", "data/synthetic_default", "default", epochs=6, grid_epochs=3,
