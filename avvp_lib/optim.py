@@ -21,12 +21,16 @@ def step_lr(lr: float, step_size: int, gamma: float, epoch: int) -> float:
 class StackedAdam:
     """Adam on ``params``; ``stacked=True``: dimension 0 of every parameter is the run, with its own lr.
 
-    ``stacked=False`` serves a single run (R = 1) on ordinary parameters.
+    ``stacked=False`` serves a single run (R = 1) on ordinary parameters. ``lr_scales`` (one per
+    parameter, default 1) multiply the learning rate, as torch's parameter groups with ``lr * scale``.
     """
 
     def __init__(self, params: list[Tensor], stacked: bool = True, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8):
+                 eps: float = 1e-8, lr_scales: list[float] | None = None):
         self.params, self.stacked, self.betas, self.eps = list(params), stacked, betas, eps
+        self.lr_scales = list(lr_scales) if lr_scales is not None else [1.0] * len(self.params)
+        if len(self.lr_scales) != len(self.params):
+            raise ValueError(f"lr_scales: {len(self.lr_scales)} for {len(self.params)} parameters")
         self.steps = 0
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
@@ -42,8 +46,10 @@ class StackedAdam:
         beta1, beta2 = self.betas
         self.steps += 1
         bias_correction2_sqrt = (1 - beta2 ** self.steps) ** 0.5
-        neg_step = (-lr / (1 - beta1 ** self.steps)).to(self.params[0].device, self.params[0].dtype)
-        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
+        neg_steps = {s: (-(lr * s) / (1 - beta1 ** self.steps)).to(self.params[0].device, self.params[0].dtype)
+                     for s in set(self.lr_scales)}
+        for p, m, v, s in zip(self.params, self.exp_avg, self.exp_avg_sq, self.lr_scales):
+            neg_step = neg_steps[s]
             if p.grad is None:  # unused in this step (e.g. a backbone's auxiliary-loss head): left alone, as torch's Adam
                 continue
             m.lerp_(p.grad, 1 - beta1)

@@ -229,20 +229,40 @@ def stackable(config: RunConfig) -> bool:
 
 
 class SingleRunStack(nn.Module):
-    """A backbone without a stacked implementation, as a stack of one run (dropout from the global RNG)."""
+    """A backbone without a stacked implementation, as a stack of one run (dropout from the global RNG).
+
+    Its original training terms (``model.auxiliary_loss``: MGN's class-token cross-entropies, DHHN's
+    guides and distillation) and learning rates (``model.param_groups``: DHHN's guides) are kept under
+    every supervision method: this bundle's reading, the papers that train other backbones with
+    VPLAN or LSLD labels (VPLAN Table V, LSLD Table 5) replace the targets, not the backbone's loss.
+    """
 
     num_runs = 1
 
     def __init__(self, model: nn.Module):
         super().__init__()
-        self.model = model
+        self.model, self.latest = model, None
 
     def forward(self, audio: Tensor, visual: list[Tensor], shared: bool = False,
                 generators: list[torch.Generator] | None = None) -> HANOutput:
         if not shared:
             audio, visual = audio[0], [v[0] for v in visual]
         out = self.model(audio, visual)
+        self.latest = out if self.training else None  # the backbone's own output, for auxiliary_loss
         return HANOutput(**{f.name: getattr(out, f.name).unsqueeze(0) for f in fields(HANOutput)})
+
+    def auxiliary_loss(self, video_label: Tensor) -> Tensor | None:
+        """The backbone's own extra terms on the latest training forward (None when it has none)."""
+        if not hasattr(self.model, "auxiliary_loss"):
+            return None
+        return self.model.auxiliary_loss(self.latest, video_label)
+
+    def lr_scales(self) -> list[float]:
+        """Each parameter's learning-rate multiplier, from ``model.param_groups`` (1 without it)."""
+        if not hasattr(self.model, "param_groups"):
+            return [1.0] * len(list(self.parameters()))
+        scale = {id(p): g["lr"] for g in self.model.param_groups(1.0) for p in g["params"]}
+        return [scale[id(p)] for p in self.parameters()]
 
     def run_state_dict(self, run: int) -> dict[str, Tensor]:
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -313,9 +333,10 @@ def _set_rng_state(gen: torch.Generator | None, dev: torch.device, state: Tensor
         torch.set_rng_state(state)
 
 
-def _train_epoch(forward: nn.Module, runs: list[_Run], opt: StackedAdam, train_inputs: tuple[Tensor, list[Tensor]],
-                 epoch: int, gens: list[torch.Generator] | None) -> list[float]:
-    """One epoch of every run of the stack; returns each run's mean batch loss (one host sync)."""
+def _train_epoch(model: StackedHAN | SingleRunStack, forward: nn.Module, runs: list[_Run], opt: StackedAdam,
+                 train_inputs: tuple[Tensor, list[Tensor]], epoch: int, gens: list[torch.Generator] | None) -> list[float]:
+    """One epoch of every run of the stack (``forward``: ``model``, maybe compiled); returns each run's
+    mean batch loss (one host sync)."""
     audio, visual = train_inputs
     dev, n, tcs = audio.device, len(audio), [r.config.train for r in runs]
     lr = torch.tensor([step_lr(tc.lr, tc.step_size, tc.gamma, epoch) for tc in tcs], dtype=torch.float64)  # CPU: no float64 on MPS
@@ -328,6 +349,9 @@ def _train_epoch(forward: nn.Module, runs: list[_Run], opt: StackedAdam, train_i
         idx = order[:, i:i + batch_size]  # [R, B]: each run's own batch
         out = forward(audio[idx], [v[idx] for v in visual], generators=gens)
         losses = torch.stack([run.targets.loss(_run_output(out, r), idx[r]) for r, run in enumerate(runs)])
+        extra = model.auxiliary_loss(runs[0].targets.video[idx[0]]) if isinstance(model, SingleRunStack) else None
+        if extra is not None:
+            losses = losses + extra
         opt.zero_grad()
         losses.sum().backward()  # run r's parameters only see run r's loss
         opt.step(lr)
@@ -360,7 +384,7 @@ def _fit(runs: list[_Run], data: dict[str, LLPSplit], dev: torch.device, progres
     gens = [torch.Generator(device=dev).manual_seed(r.config.train.seed) for r in runs] if stacked else None
     if not stacked:
         torch.manual_seed(cfg.train.seed)  # its dropout draws from the global RNG
-    opt = StackedAdam(list(model.parameters()), stacked=stacked)
+    opt = StackedAdam(list(model.parameters()), stacked=stacked, lr_scales=None if stacked else model.lr_scales())
     for i, run in enumerate(runs):
         if "model" in run.state:
             model.load_run_state_dict(i, run.state.pop("model"))
@@ -373,7 +397,7 @@ def _fit(runs: list[_Run], data: dict[str, LLPSplit], dev: torch.device, progres
     for epoch in tqdm(range(runs[0].state["epoch"], epochs), desc=desc, disable=not progress, leave=False):
         model.train()
         t0 = time.time()
-        losses = _train_epoch(forward, runs, opt, inputs["train"], epoch, gens)
+        losses = _train_epoch(model, forward, runs, opt, inputs["train"], epoch, gens)
         speed = n / (time.time() - t0)  # this run's training videos/s (the stack's is R times that)
         for r, (run, pred) in enumerate(zip(runs, predict_runs(model, *inputs["val"]))):
             tc, state = run.config.train, run.state

@@ -172,3 +172,46 @@ def test_dhhn_scales_upsample_by_repetition():
     x = torch.arange(5.0).reshape(1, 5, 1, 1).expand(1, 5, 2, 3)
     assert upsample_nearest(x, 10)[0, :, 1, 2].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
 
+
+
+def test_trainer_keeps_the_backbones_own_loss_terms_and_learning_rates():
+    """SingleRunStack + StackedAdam take the steps of torch's Adam over DHHN's parameter groups on
+    the supervision loss plus DHHN's auxiliary terms (guides x2 / x0.2 learning rates)."""
+    from avvp_lib.optim import StackedAdam
+    from avvp_lib.train import SingleRunStack, _run_output
+
+    torch.manual_seed(0)
+    ours = DHHN(visual_dims=(512,), **TINY["dhhn"])
+    ref = DHHN(visual_dims=(512,), **TINY["dhhn"])
+    ref.load_state_dict(ours.state_dict())
+    stack = SingleRunStack(ours).train()
+    assert sorted(set(stack.lr_scales())) == sorted({1.0, *GUIDE_LR_SCALES.values()})
+    opt = StackedAdam(list(stack.parameters()), stacked=False, lr_scales=stack.lr_scales())
+    torch_opt = torch.optim.Adam(ref.param_groups(1e-3))
+    y, targets = _label_setup(4)
+    idx = torch.arange(4)
+    audio, visual = _inputs(4, (512,))
+    for step in range(3):
+        torch.manual_seed(step)  # the same dropout masks in both
+        loss = targets.loss(_run_output(stack(audio[None], [visual[0][None]]), 0), idx) + stack.auxiliary_loss(y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step(torch.tensor([1e-3], dtype=torch.float64))
+        torch.manual_seed(step)
+        out = ref.train()(audio, visual)
+        torch_opt.zero_grad()
+        (targets.loss(out, idx) + ref.auxiliary_loss(out, y)).backward()
+        torch_opt.step()
+    assert ours.audio_guide.fc_prob.weight.grad is not None  # the guides learn
+    for (name, a), b in zip(ours.state_dict().items(), ref.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    assert SingleRunStack(MMPyramid(visual_dims=(512,), **TINY["mm_pyramid"])).auxiliary_loss(y) is None
+
+
+def test_mgn_class_token_loss_trains_through_the_trainer(smoke_world, tmp_path):
+    """The trainer adds MGN's class-token loss: ``fc_cls`` (used by that loss only; biases start at 0) learns."""
+    cfg = RunConfig(name="bb-mgn-tokens", data=DataConfig(data_dir=str(smoke_world)),
+                    model=ModelConfig(name="mgn", options=TINY["mgn"]),
+                    train=TrainConfig(epochs=1, batch_size=32, step_size=1, seed=3))
+    state = torch.load(train(cfg, tmp_path, "cpu", progress=False).run_dir / "best.pt")
+    assert state["fc_cls.bias"].abs().max() > 0 and state["fc_prob.bias"].abs().max() > 0

@@ -4,7 +4,8 @@ Every backbone takes ``audio_dim`` and ``visual_dims`` (one or several visual fe
 as HAN does) plus its own hyper-parameters (defaults: its official code), and returns a
 ``HANOutput`` (a subclass may carry more), so every supervision method trains any backbone.
 A backbone whose original training adds loss terms exposes them as
-``model.auxiliary_loss(out, video_label) -> Tensor`` (MGN, DHHN); the supervision methods do not add it.
+``model.auxiliary_loss(out, video_label) -> Tensor`` (MGN, DHHN) and its learning rates as
+``model.param_groups(lr)`` (DHHN); the trainer adds both to any supervision method's loss.
 """
 from __future__ import annotations
 

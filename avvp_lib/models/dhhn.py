@@ -14,8 +14,8 @@ Follows anonyUsr22/DHHN ``nets/net_audiovisual.py`` (``HCMN``, ``AudioNet``, ``V
   times with 1 layer for audio, 3 times with 2 layers for visual; temporal attention pooling).
   Upstream trains them with their own BCE against the video label and a term pushing them apart,
   and distils them into HCMN's audio and visual predictions while pushing those apart:
-  ``DHHN.auxiliary_loss`` returns these terms (the supervision methods do not add them), and
-  ``DHHN.param_groups`` upstream's learning rates (guides x2 audio, x0.2 visual).
+  ``DHHN.auxiliary_loss`` returns these terms and ``DHHN.param_groups`` upstream's learning
+  rates (guides x2 audio, x0.2 visual); the trainer adds both (``train.SingleRunStack``).
 
 Departures (documented):
 - Upstream tests a "dual" model: HCMN's audio predictions from the checkpoint with the best

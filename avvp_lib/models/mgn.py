@@ -21,7 +21,8 @@ Departures (documented):
   threshold nor the clamped BCE sees a difference.
 - Upstream trains with two more terms: cross-entropy of the shared classifier ``fc_cls`` on each
   class token (token c must predict class c). ``MGN.auxiliary_loss`` returns their sum; the
-  supervision methods do not add it.
+  trainer adds it (``train.SingleRunStack``): without it the 25 class tokens start equal (zeros)
+  and stay so.
 """
 from __future__ import annotations
 
