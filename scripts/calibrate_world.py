@@ -11,7 +11,7 @@ figure ``outputs/figures/<profile>/calibration_fit.png`` (ours vs paper per targ
 The HAN targets are the paper's at the paper schedule (VPLAN 30 epochs, LSLD 20); HAN is
 calibrated at the schedule the profile's tables use (``experiments.schedule``: the default profile
 stops each paper's schedule where validation Type@AV plateaus, VPLAN after 10 epochs, LSLD after
-6, measured by ``scripts/plateau_check.py``), on the profile's world; the JSON records the
+8, measured by ``scripts/plateau_check.py``), on the profile's world; the JSON records the
 schedules. ``--quick``: the smoke profile, one round each, written to
 outputs/calibration_quick.json (a test of the script, not a calibration).
 """
