@@ -242,16 +242,18 @@ def evaluate(claim: Claim, evidence: Mapping[str, Evidence | None], numbers: dic
     verdicts = [verdict(c.effect, c.p) for c in pairs]
     overall = ("reversed" if "reversed" in verdicts else "holds" if all(v == "holds" for v in verdicts)
                else "not resolved")
-    strongest = min(pairs, key=lambda c: c.effect)
+    # the strongest B, or for a reversed claim the strongest B that reverses it (whose p is below alpha)
+    shown = [c for c, v in zip(pairs, verdicts) if v == "reversed"] if overall == "reversed" else pairs
+    strongest = min(shown, key=lambda c: c.effect)
     return ClaimResult(claim, effect, a, bs[strongest.row_b], strongest, overall)
 
 
 # ---------------------------------------------------------------- the dashboard
 LEGEND = (f"Effect = A minus B in the claimed direction (positive = as the paper claims); for a 'best of' claim, B is "
-          f"the strongest other row (ours: our strongest, paper: its strongest). Ours = mean ± sample std over seeds "
+          f"the strongest other row (ours: our strongest, or for a reversed claim our strongest row that reverses it; paper: its strongest). Ours = mean ± sample std over seeds "
           f"(n = seeds; a label-quality row has one value). Verdict: Welch t over seeds when both rows have >= 2 seeds, else a paired bootstrap over the "
           f"videos ({BOOTSTRAP_SAMPLES} resamples) of one seed or one label set; holds / reversed = p < {ALPHA} with "
-          f"a positive / negative effect, against every B; else not resolved. With one seed the bootstrap covers "
+          f"a positive effect against every B / a negative effect against at least one B; else not resolved. With one seed the bootstrap covers "
           f"the test set's sampling only, not training's. The paper's effect is shown for reference, never "
           f"subtracted from ours.")
 

@@ -67,6 +67,10 @@ def test_best_of_needs_every_row_beaten():
     assert r.verdict == "not resolved" and r.comparison.row_b == "[Class, None]"  # our strongest B
     r = evaluate(BEST_OF, {"[Class, Other]": far, "[Class, Not Class]": a, "[Class, None]": far}, NUMBERS)
     assert r.verdict == "reversed"
+    # reversed by a clearly better row, while a noisier, higher row is not significant: the reversing one is shown
+    noisy_high = seeds(58.0, 75.0, 90.0)
+    r = evaluate(BEST_OF, {"[Class, Other]": a, "[Class, Not Class]": noisy_high, "[Class, None]": seeds(72.0, 72.3, 72.1)}, NUMBERS)
+    assert r.verdict == "reversed" and r.comparison.row_b == "[Class, None]" and r.comparison.p < 0.05
 
 
 def test_every_claim_names_rows_of_the_tables_and_the_paper():
@@ -91,8 +95,9 @@ def test_paper_effects_by_hand():
     assert paper_effect(by_key["vplan_pld_setup_best"], NUMBERS) == pytest.approx(70.30 - 69.81)  # vs K=5, alpha=20
 
 
-def test_write_claims_from_per_seed_results(tmp_path, monkeypatch):
-    """The whole dashboard on hand-made RunResults (2 seeds) and per-video label scores: no training."""
+def test_write_claims_from_per_seed_results(tmp_path, monkeypatch, smoke_world):
+    """The whole dashboard on hand-made RunResults (2 seeds) and per-video label scores: no training
+    (the smoke world's feature folders decide which rows count as run)."""
     profile = get_profile("smoke")
 
     def fake_runs(config, profile, device=None, progress=True):

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import shutil
 
@@ -66,6 +67,9 @@ def test_a_world_folder_belongs_to_one_world(tmp_path, smoke_world):
         build_world(out, WorldConfig(size="smoke", seed=1), progress=False)
     assert (out / "AVVP_train.csv").read_text() == before  # nothing of the seed-1 world written
     assert json.loads((out / WORLD_FILE).read_text())["config"]["seed"] == 0
+    noisier = dataclasses.replace(WorldConfig(size="smoke").model, noise_audio=9.0)  # e.g. a new calibration
+    with pytest.raises(WorldMismatchError, match="another feature model.*calibration.json"):
+        build_world(out, WorldConfig(size="smoke", model=noisier), progress=False)
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "AVVP_train.csv").write_text("filename\tevent_labels\n")
     with pytest.raises(WorldMismatchError, match="holds no synthetic world manifest"):

@@ -243,8 +243,12 @@ def check_world_folder(out: Path, record: dict) -> bool:
         complete = found.pop("complete", True)
         found.setdefault("generator", 1)  # manifests written before the version was recorded
         if found != record:
+            model_only = _describe(found) == _describe(record)
+            what = (f"the synthetic world {_describe(found)} with another feature model (e.g. before "
+                    "synthetic/calibration.json changed)" if model_only else
+                    f"the synthetic world {_describe(found)}, not {_describe(record)}")
             raise WorldMismatchError(
-                f"{out} holds the synthetic world {_describe(found)}, not {_describe(record)} (or another feature model); "
+                f"{out} holds {what}; "
                 f"build into another folder (e.g. {out.parent / (out.name + '_seed' + str(record['config']['seed']))}) "
                 "or delete this one")
         return complete
