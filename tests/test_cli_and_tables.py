@@ -69,7 +69,7 @@ def test_prerequisites_are_declared_once_by_the_registry(tmp_path):
 def test_profiles_and_schedules():
     assert schedule("lsld", get_profile("llp")).epochs == 20
     short = schedule("lsld", get_profile("default"))
-    assert short.epochs == 6 and short.step_size == 6 and short.lr == 6e-4  # the first 6 of LSLD's 20 epochs
+    assert short.epochs == 8 and short.step_size == 6 and short.lr == 6e-4  # the first 8 of LSLD's 20 epochs
     names = [r.name for r in all_runs(get_profile("default"))]
     assert len(names) == len(set(names)) and names[0] == "vplan_plg_rl"  # PLD's prerequisite first
     with pytest.raises(KeyError, match="unknown profile"):
