@@ -75,7 +75,7 @@ PROFILES: dict[str, Profile] = {
     # default plus the rows of the other backbones (VPLAN IV-V, LSLD 1 and 5): for a GPU
     "full": Profile("full", "data/synthetic_default", "default", stop_at=DEFAULT_PLATEAU,
                     seeds=(1, 2, 3), runs_of="default"),
-    # full without MM-Pyramid (8.2 HAN runs per run on a CPU): what a 2-core CPU computes in about an hour
+    # full without MM-Pyramid (7.4 HAN runs per run on a CPU, benchmarks/backbone_cost.py)
     "full-cpu": Profile("full-cpu", "data/synthetic_default", "default", stop_at=DEFAULT_PLATEAU,
                         seeds=(1, 2, 3), backbones=("han", "mgn", "dhhn"), runs_of="default"),
     # the headline tables on the default world in <= 10 min on a CPU: 6 epochs (before the plateau
