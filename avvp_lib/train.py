@@ -3,7 +3,8 @@
 Each run writes ``outputs/runs/<name>-<config hash>/``: ``config.json``, ``metrics.csv``
 (per epoch), ``best.pt``, ``predictions.npz`` (float32 probabilities for train/val/test, used by PLD),
 and ``results.json`` (final val and test scores) last. A run whose ``results.json`` exists is
-loaded, not recomputed; an interrupted run resumes from ``last.pt`` (written every epoch).
+loaded, not recomputed; an interrupted run resumes from ``last.pt`` (written at the end of an epoch
+once ``CHECKPOINT_SECONDS`` have passed since the last one).
 Every file is written to a temporary name and renamed, so no half-written result survives.
 
 The unit of work is a stack of runs: ``train_group`` trains R runs that share data, model and
@@ -50,6 +51,10 @@ from avvp_lib.text_encoders import TextEncoder, text_encoder_for
 
 SPLITS = ("train", "val", "test")
 STACKABLE_MODELS = ("han",)  # backbones with a stacked implementation; others train one run at a time
+# Seconds of training an interrupt may lose: ``last.pt`` (~70 MB per default HAN run, ~0.3 s to
+# write here) is written after an epoch once this long has passed since the stack's last write, so
+# a short run never pays for it; resuming is exact whenever it was written (0: after every epoch).
+CHECKPOINT_SECONDS = 60.0
 
 
 def load_run_data(data: DataConfig, extra_kinds: tuple[str, ...] = ()) -> dict[str, LLPSplit]:
@@ -374,7 +379,7 @@ def _write_outputs(run: _Run, preds: dict[str, dict[str, np.ndarray]], data: dic
 
 
 def _fit(runs: list[_Run], data: dict[str, LLPSplit], dev: torch.device, progress: bool, compile: bool,
-         checkpoint_every: int) -> None:
+         checkpoint_seconds: float) -> None:
     """Train the runs of one stack (all at the same epoch) to the end and write each run's outputs."""
     cfg = runs[0].config
     stacked = stackable(cfg)
@@ -394,11 +399,13 @@ def _fit(runs: list[_Run], data: dict[str, LLPSplit], dev: torch.device, progres
     inputs = {s: split_inputs(data[s], cfg.data, dev) for s in SPLITS}
     epochs, n = cfg.train.epochs, len(data["train"])
     desc = cfg.name if len(runs) == 1 else f"{len(runs)} runs"
+    last_checkpoint = time.time()
     for epoch in tqdm(range(runs[0].state["epoch"], epochs), desc=desc, disable=not progress, leave=False):
         model.train()
         t0 = time.time()
         losses = _train_epoch(model, forward, runs, opt, inputs["train"], epoch, gens)
         speed = n / (time.time() - t0)  # this run's training videos/s (the stack's is R times that)
+        checkpoint = epoch + 1 < epochs and time.time() - last_checkpoint >= checkpoint_seconds
         for r, (run, pred) in enumerate(zip(runs, predict_runs(model, *inputs["val"]))):
             tc, state = run.config.train, run.state
             val = score(pred, data["val"], tc.inference)
@@ -408,10 +415,12 @@ def _fit(runs: list[_Run], data: dict[str, LLPSplit], dev: torch.device, progres
             if selected > state["best_score"]:
                 state.update(best_score=selected, best_epoch=epoch + 1, best_model=model.run_state_dict(r))
             state["epoch"] = epoch + 1
-            if state["epoch"] % checkpoint_every == 0 or state["epoch"] == epochs:
+            if checkpoint:  # (after the last epoch the outputs follow at once)
                 atomic_torch_save({**state, "model": model.run_state_dict(r), "optimizer": opt.run_state(r),
                                    "rng": _rng_state(gens[r] if gens else None, dev)}, run.run_dir / "last.pt")
             _write_history(run.run_dir / "metrics.csv", state["history"])
+        if checkpoint:
+            last_checkpoint = time.time()
     for r, run in enumerate(runs):
         model.load_run_state_dict(r, run.state["best_model"])
     preds = {s: predict_runs(model, *inputs[s]) for s in SPLITS}
@@ -420,13 +429,13 @@ def _fit(runs: list[_Run], data: dict[str, LLPSplit], dev: torch.device, progres
 
 
 def train_group(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
-                progress: bool = True, compile: bool = False, checkpoint_every: int = 1,
+                progress: bool = True, compile: bool = False, checkpoint_seconds: float | None = None,
                 retrain: bool = False) -> list[RunResult]:
     """Train runs sharing one ``stack_key`` as one stack (finished runs are loaded); results in order.
 
     Interrupted runs resume from their own ``last.pt``; runs at different epochs train as separate stacks.
-    ``compile``: ``torch.compile`` the stacked model (off by default). ``checkpoint_every``: epochs
-    between ``last.pt`` writes (each is ~70 MB per run at the default HAN size). One process at a
+    ``compile``: ``torch.compile`` the stacked model (off by default). ``checkpoint_seconds``: training
+    time between ``last.pt`` writes (None: ``CHECKPOINT_SECONDS``). One process at a
     time trains a run folder (``runs.run_lock``); a finished run made from other data or another
     text encoder raises ``runs.StaleRunError``, or, with ``retrain``, trains again.
     """
@@ -456,7 +465,8 @@ def train_group(configs: list[RunConfig], runs_dir: str | Path | None = None, de
         for runs in stacks.values():
             size = len(runs) if stackable(runs[0].config) else 1
             for i in range(0, len(runs), size):
-                _fit(runs[i:i + size], run_data(runs[0].config), dev, progress, compile, checkpoint_every)
+                _fit(runs[i:i + size], run_data(runs[0].config), dev, progress, compile,
+                     CHECKPOINT_SECONDS if checkpoint_seconds is None else checkpoint_seconds)
     return [load_result(run_dir_for(c, runs_dir)) for c in configs]
 
 
@@ -502,7 +512,7 @@ def plan_stacks(configs: list[RunConfig], runs_dir: str | Path | None = None, ma
 
 def train_many(configs: list[RunConfig], runs_dir: str | Path | None = None, device: str | None = None,
                progress: bool = True, max_runs: int | None = None, compile: bool = False,
-               checkpoint_every: int = 1, retrain: bool = False) -> list[RunResult]:
+               checkpoint_seconds: float | None = None, retrain: bool = False) -> list[RunResult]:
     """Train a grid in this process, one ``train_group`` per stack of ``plan_stacks``; results in order.
 
     ``max_runs``: runs per stack (None: ``devices.stack_size``, 4 on a CPU).
@@ -511,7 +521,7 @@ def train_many(configs: list[RunConfig], runs_dir: str | Path | None = None, dev
     """
     check_finished(with_prerequisites(configs), runs_dir, retrain)
     for stack in plan_stacks(configs, runs_dir, max_runs or stack_size(device)):
-        train_group(stack, runs_dir, device, progress, compile, checkpoint_every, retrain)
+        train_group(stack, runs_dir, device, progress, compile, checkpoint_seconds, retrain)
     return [load_result(run_dir_for(c, runs_dir)) for c in configs]
 
 

@@ -30,9 +30,11 @@ def smoke_world():
 
 @pytest.fixture
 def interrupt_after_first_epoch(monkeypatch):
-    """Make the trainer raise KeyboardInterrupt right after its first per-epoch history write; returns
-    ``restore()`` that puts the real writer back (for the resumed run)."""
+    """Make the trainer checkpoint after every epoch and raise KeyboardInterrupt right after its first
+    per-epoch history write; returns ``restore()`` that puts the real writer back (for the resumed run)."""
     import avvp_lib.train as trainer
+
+    monkeypatch.setattr(trainer, "CHECKPOINT_SECONDS", 0.0)
 
     real_write, calls = trainer._write_history, {"n": 0}
 

@@ -124,21 +124,12 @@ def test_two_trainings_of_one_run_at_once(smoke_world, tmp_path):
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [f"{results[0]['run_dir'].rsplit('/', 1)[1]}"]
 
 
-def test_interrupted_run_does_not_resume_on_other_data(smoke_world, tmp_path, monkeypatch):
-    import avvp_lib.train as trainer
-
+def test_interrupted_run_does_not_resume_on_other_data(smoke_world, tmp_path, interrupt_after_first_epoch):
     data = _copy_world(smoke_world, tmp_path / "data")
     cfg = _config(data).replace(train=TrainConfig(epochs=2, batch_size=32, step_size=1, seed=3))
-    real_write = trainer._write_history
-
-    def crash_after_first_epoch(path, history):
-        real_write(path, history)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(trainer, "_write_history", crash_after_first_epoch)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, tmp_path / "runs", "cpu", progress=False)
-    monkeypatch.undo()
+    interrupt_after_first_epoch()
     for p in (data / "feats" / "vggish").glob("*.npy"):
         np.save(p, np.zeros((10, 128), np.float32))
     with pytest.raises(StaleRunError, match="interrupted run of other inputs: feature vggish changed"):

@@ -5,6 +5,7 @@ import pytest
 
 from avvp_lib.config import DataConfig, RunConfig, TrainConfig, config_hash, from_dict, to_dict
 from avvp_lib.methods import LSLDConfig, VPLANConfig
+import avvp_lib.train as trainer
 from avvp_lib.train import train
 
 TINY = TrainConfig(epochs=2, batch_size=32, lr=3e-4, step_size=1, gamma=0.5, seed=3)
@@ -41,6 +42,17 @@ def test_interrupted_run_resumes_to_the_same_result(cfg, tmp_path, interrupt_aft
     assert (run_dir / "last.pt").is_file() and not (run_dir / "results.json").exists()
     resumed = train(cfg, tmp_path / "run", "cpu", progress=False)
     assert resumed.test == reference.test and not (run_dir / "last.pt").exists()
+
+
+def test_interrupted_before_a_checkpoint_starts_over(cfg, tmp_path, interrupt_after_first_epoch, monkeypatch):
+    monkeypatch.setattr(trainer, "CHECKPOINT_SECONDS", 1e9)  # no epoch reaches the checkpoint interval
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "run", "cpu", progress=False)
+    interrupt_after_first_epoch()
+    run_dir = next((tmp_path / "run").iterdir())
+    assert (run_dir / "metrics.csv").is_file() and not (run_dir / "last.pt").exists()
+    resumed = train(cfg, tmp_path / "run", "cpu", progress=False)
+    assert resumed.test == train(cfg, tmp_path / "ref", "cpu", progress=False).test
 
 
 def test_config_round_trip_and_errors(cfg):
