@@ -4,13 +4,15 @@
 waits for. ``run_fingerprint`` records what a run read besides its config: the split manifests
 (CSV content hashes), the content of every feature array it used (training features and the
 CLIP features its pseudo labels come from: content, so a copied data folder still matches), and the text encoder's
-identity (synthetic world seed, or CLIP tag / checkpoint path + hash). ``reusable`` compares a
+identity (synthetic world seed, or CLIP tag / checkpoint path + hash), and the training code
+(``code_digest``: the trainer's modules, docstrings and comments aside). ``reusable`` compares a
 finished run's record with the inputs of now, ``begin_run`` does the same for an interrupted run
 about to resume: a difference is a ``StaleRunError`` that says what changed, unless the caller
 asked to retrain.
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import fcntl
 import hashlib
@@ -21,6 +23,7 @@ import sys
 import warnings
 import weakref
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +48,7 @@ class RunLockedError(RuntimeError):
 
 
 class StaleRunError(ValueError):
-    """A finished run was made from other data or another text encoder than the current ones."""
+    """A finished run was made from other data, another text encoder or other training code than the current ones."""
 
 
 _HELD: set[Path] = set()  # run folders whose lock this process holds
@@ -118,6 +121,60 @@ def _array_digest(arr: np.ndarray) -> str:
     return _ARRAY_DIGESTS[key]
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+TRAINER_MODULE = "avvp_lib.train"
+
+
+def _module_source(package_dir: Path, name: str) -> Path | None:
+    """The file of module ``name`` (``pkg.a.b``) inside ``package_dir`` (the folder of ``pkg``), if any."""
+    rel = Path(*name.split(".")[1:])
+    for path in ((package_dir / rel).with_suffix(".py"), package_dir / rel / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _code_without_docs(tree: ast.Module) -> str:
+    """The module's syntax tree without docstrings, as text: comments and layout are already gone."""
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+@lru_cache(maxsize=4)
+def code_digest(module: str = TRAINER_MODULE, package_dir: Path = PACKAGE_DIR) -> str:
+    """Hash of the code a run is made by: ``module`` and every module of its package it imports, transitively.
+
+    Docstrings, comments and formatting do not count, so only a change of what the code does makes
+    finished runs stale. The imports are read from the source (nothing is imported), parent
+    packages included since importing a module runs them.
+    """
+    package = module.split(".")[0]
+    todo, seen, h = [module], {}, hashlib.sha256()
+    while todo:
+        name = todo.pop()
+        path = _module_source(package_dir, name)
+        if name in seen or path is None:
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        seen[name] = tree
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                todo += [a.name for a in node.names if a.name.split(".")[0] == package]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                    and node.module.split(".")[0] == package:  # ``from pkg import mod`` may name a module
+                todo += [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+    for name in sorted(seen):
+        h.update(f"{name}:{_code_without_docs(seen[name])};".encode())
+    return h.hexdigest()[:16]
+
+
 def run_fingerprint(config: RunConfig, splits: dict[str, LLPSplit]) -> dict:
     """The inputs of a run besides its config (module docstring), as stored in ``results.json``."""
     data = config.data
@@ -139,6 +196,7 @@ def run_fingerprint(config: RunConfig, splits: dict[str, LLPSplit]) -> dict:
         "features": features,
         "text_encoder": text_encoder_identity(resolve(data.data_dir), clip_kind) if clip_kind else None,
         **({"audio_text_encoder": text_encoder_identity(resolve(data.data_dir), clap_kind)} if clap_kind else {}),
+        "code": code_digest(),
     }
 
 
@@ -154,6 +212,9 @@ def changes(recorded: dict, current: dict) -> list[str]:
     for part in ("text_encoder", "audio_text_encoder"):
         if recorded.get(part) != current.get(part):
             out.append(f"{part.replace('_', ' ')} was {json.dumps(recorded.get(part))}, now {json.dumps(current.get(part))}")
+    if recorded.get("code") != current.get("code"):
+        out.append(f"training code changed (avvp_lib.train and what it imports: digest "
+                   f"{recorded.get('code') or 'not recorded, an older version'}, now {current.get('code')})")
     return out
 
 

@@ -13,7 +13,8 @@ import pytest
 from avvp_lib.config import DataConfig, RunConfig, TrainConfig
 from avvp_lib.methods import LSLDConfig
 from avvp_lib.paths import REPO_ROOT
-from avvp_lib.runs import RunLockedError, StaleRunError, run_lock
+from avvp_lib import runs
+from avvp_lib.runs import RunLockedError, StaleRunError, code_digest, run_lock
 from avvp_lib.synthetic.world import WORLD_FILE
 from avvp_lib.train import train
 
@@ -52,6 +53,39 @@ def test_changed_features_are_not_served_from_an_old_run(smoke_world, tmp_path):
     assert again.run_dir == first.run_dir and again.test != first.test
     recorded = json.loads((again.run_dir / "results.json").read_text())["fingerprint"]
     assert set(recorded["features"]) == set(KINDS) and "AVVP_train.csv" in recorded["annotations"]
+
+
+def test_code_digest_follows_imports_and_ignores_docs(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "train.py").write_text("from pkg import model\nimport pkg.loss\n")
+    (pkg / "model.py").write_text('"""A model."""\ndef f(x):\n    return x + 1\n')
+    (pkg / "loss.py").write_text("W = 3\n")
+    (pkg / "figures.py").write_text("SIZE = 1\n")  # not imported by the trainer
+    digest = lambda: code_digest("pkg.train", pkg)  # noqa: E731
+    first = digest()
+    for name, text in [("model.py", '"""Another docstring."""\ndef f(x):  # a comment\n\n    return x + 1\n'),
+                       ("figures.py", "SIZE = 2\n")]:
+        (pkg / name).write_text(text)
+        code_digest.cache_clear()
+        assert digest() == first, name
+    for name, text in [("model.py", "def f(x):\n    return x + 2\n"), ("loss.py", "W = 4\n")]:
+        (pkg / name).write_text(text)
+        code_digest.cache_clear()
+        assert digest() != first, name
+        first = digest()
+
+
+def test_changed_training_code_is_not_served_from_an_old_run(smoke_world, tmp_path, monkeypatch):
+    data = _copy_world(smoke_world, tmp_path / "data")
+    first = train(_config(data), tmp_path / "runs", "cpu", progress=False)
+    assert json.loads((first.run_dir / "results.json").read_text())["fingerprint"]["code"] == code_digest()
+    monkeypatch.setattr(runs, "code_digest", lambda: "0" * 16)
+    with pytest.raises(StaleRunError, match="training code changed"):
+        train(_config(data), tmp_path / "runs", "cpu", progress=False)
+    again = train(_config(data), tmp_path / "runs", "cpu", progress=False, retrain=True)
+    assert json.loads((again.run_dir / "results.json").read_text())["fingerprint"]["code"] == "0" * 16
 
 
 def test_changed_annotations_are_named(smoke_world, tmp_path):
