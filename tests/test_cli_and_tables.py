@@ -54,15 +54,16 @@ def test_prerequisites_are_declared_once_by_the_registry(tmp_path):
     v = vplan_runs(p)
     assert get_method("vplan").requires(v["5 + PLD + L_S"]) == (v["4 + PLG + L_S"],)  # no extra training
     assert requires(v["4 + PLG + L_S"]) == () and requires(v["1 HAN"]) == ()
-    # every PLD setting of Table II shares the one eq. 9 model; Table V's PLD rows denoise with HAN's
+    # every PLD setting of Table II shares the one eq. 9 model; Table V's PLD rows with their + PLG row's
     assert {requires(r.run) for r in get_table("vplan_t2", p).rows} == {(), (v["4 + PLG + L_S"],)}
-    mgn_pld = next(r.run for r in get_table("vplan_t5", p).rows if r.label == "MGN + PLD")
-    assert mgn_pld.model.name == "mgn" and requires(mgn_pld) == (v["4 + PLG + L_S"],)
+    t5 = {r.label: r.run for r in get_table("vplan_t5", p).rows}
+    mgn_pld = t5["MGN + PLD"]
+    assert mgn_pld.model.name == "mgn" and requires(mgn_pld) == (t5["MGN + PLG"],)  # no extra training
     runs = all_runs(p)
     assert all(runs.index(pre) < i for i, c in enumerate(runs) for pre in requires(c))
     layers = plan_layers([v["5 + PLD + L_S"], mgn_pld, v["1 HAN"]], tmp_path)
     assert [sorted(c.name for stack in layer for c in stack) for layer in layers] == [
-        ["vplan_han", "vplan_plg_rl"], ["vplan_mgn_pld", "vplan_pld_rl"]]
+        ["vplan_han", "vplan_mgn_plg_rl", "vplan_plg_rl"], ["vplan_mgn_pld", "vplan_pld_rl"]]
     assert all(len(stack) == 1 for stack in layers[1] if stack[0].model.name == "mgn")  # MGN is not stackable
 
 
@@ -96,14 +97,16 @@ def test_quick_profile_is_the_headline_tables_on_shorter_schedules():
 def test_default_stops_every_schedule_it_trains_at_its_measured_plateau():
     """Every schedule the default tables use has a stop in DEFAULT_PLATEAU (none silently runs whole)."""
     from avvp_lib.config import PAPER_SCHEDULES
-    from avvp_lib.experiments.base import DEFAULT_PLATEAU
+    from avvp_lib.experiments.base import DEFAULT_PLATEAU, SCHEDULES
 
     default, stops = get_profile("default"), dict(DEFAULT_PLATEAU)
     whole = {(t.lr, t.batch_size, t.step_size, t.select_metric): k for k, t in PAPER_SCHEDULES.items()}
     used = {whole[(t.lr, t.batch_size, t.step_size, t.select_metric)] for t in (r.train for r in all_runs(default))}
     assert used <= set(stops) and len(used) == 5
     assert {r.train.epochs for r in all_runs(default) if r.train.lr == 6e-4} == {stops["lsld"]}  # grid too
-    assert all(e < PAPER_SCHEDULES[k].epochs for k, e in stops.items())
+    assert all(e <= SCHEDULES[k].epochs for k, e in stops.items())
+    full = get_profile("full")  # the other backbones' rows stop at their code schedule's plateau too
+    assert {r.train.epochs for r in all_runs(full) if r.model.name != "han"} <= {stops[m] for m in ("mgn", "mm_pyramid", "dhhn")}
 
 
 def test_rendering_marks_the_synthetic_world(smoke_world, tmp_path):
@@ -176,6 +179,20 @@ def test_smoke_and_default_train_han_rows_only_full_every_row():
     t5 = get_table("lsld_t5", smoke)
     assert smoke.skips(t5.rows[0].run) == "mm_pyramid rows are not trained in the smoke profile"
     assert not full.skips(t5.rows[0].run)
+
+
+def test_backbone_rows_train_with_their_codes_schedule_and_share_the_vanilla_run():
+    full = get_profile("full")
+    backbone_rows = [(key, r) for key in ("vplan_t4", "vplan_t5", "lsld_t1", "lsld_t5")
+                     for r in get_table(key, full).rows if r.run is not None and r.run.model.name != "han"]
+    assert {r.run.model.name for _, r in backbone_rows} == {"mgn", "mm_pyramid", "dhhn"}
+    for key, r in backbone_rows:
+        assert r.run.train == schedule(r.run.model.name, full), (key, r.label)
+    assert schedule("mgn", full).lr != schedule("mm_pyramid", full).lr  # their code's, not one shared schedule
+    rows = {key: {r.label: r.run for r in get_table(key, full).rows} for key in ("vplan_t4", "lsld_t1", "lsld_t5")}
+    assert rows["vplan_t4"]["MGN"] == rows["lsld_t1"]["MGN"]  # one run, not two identical ones
+    assert rows["vplan_t4"]["DHHN"] == rows["lsld_t5"]["DHHN"]
+    assert rows["vplan_t4"]["MM-Pyramid"] == rows["lsld_t5"]["MM-Pyramid"]
 
 
 def test_several_seeds_show_mean_and_std(smoke_world, tmp_path, monkeypatch):
