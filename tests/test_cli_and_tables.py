@@ -195,6 +195,17 @@ def test_backbone_rows_train_with_their_codes_schedule_and_share_the_vanilla_run
     assert rows["vplan_t4"]["MM-Pyramid"] == rows["lsld_t5"]["MM-Pyramid"]
 
 
+def test_captions_state_the_stop_of_every_schedule_their_rows_train_with():
+    full = get_profile("full")
+    names = {"mgn": "MGN's code", "mm_pyramid": "MM-Pyramid's code", "dhhn": "DHHN's code"}
+    for t in tables(full):
+        runs = [r.run for r in t.rows if r.run is not None and t.kind == "runs"]
+        for model in {r.model.name for r in runs} - {"han"}:
+            assert f"{names[model]} after {full.epochs_for(model)} of {schedule(model, get_profile('llp')).epochs}" in t.caption, t.key
+        if any(r.model.name == "han" and r.train.lr == 6e-4 for r in runs):  # LSLD's schedule
+            assert f"LSLD after {full.epochs_for('lsld')} of 20" in t.caption, t.key
+
+
 def test_several_seeds_show_mean_and_std(smoke_world, tmp_path, monkeypatch):
     import dataclasses
 

@@ -59,7 +59,7 @@ def t2(p: Profile) -> Table:
         "runs",
         (Row("no DeN, no ReW", lsld_run(p, "lsld_han_clip", HANLabels())),
          Row("DeN", lsld_run(p, "lsld_den", LSLDConfig(reweight="none"))),
-         Row("DeN + ReW", lsld_run(p, "lsld"))), caption=shortened(p, ("mm_pyramid", "dhhn")))
+         Row("DeN + ReW", lsld_run(p, "lsld"))), caption=shortened(p, ("lsld",)))
 
 
 def t3(p: Profile) -> Table:
@@ -105,7 +105,7 @@ def t5(p: Profile) -> Table:
         rows += [Row(label, vanilla), Row(f"{label} + Clip", clip),
                  Row(f"{label} + LSLD", lsld_run(p, f"lsld_{model}", model=model))]
     return Table("lsld_t5", "LSLD Table 5: LSLD labels on MM-Pyramid and DHHN (test)", "runs",
-                 tuple(rows), caption=_join(T5_NOTE, shortened(p, ("lsld",))))
+                 tuple(rows), caption=_join(T5_NOTE, shortened(p, ("mm_pyramid", "dhhn"))))
 
 
 def t6(p: Profile) -> Table:
