@@ -93,25 +93,6 @@ class TrainConfig:
             raise ConfigError(f"train.inference must be one of {list(INFERENCE_RULES)}, got {self.inference!r}")
 
 
-# Each paper's stated setup. VPLAN gives batch 32, lr 3e-4, 30 epochs and no schedule: the HAN
-# StepLR(10, 0.1) it builds on is kept. LSLD: lr 6e-4 x0.25 every 6 epochs, batch 32, 20 epochs.
-PAPER_SCHEDULES: dict[str, TrainConfig] = {
-    "han": TrainConfig(),
-    "vplan": TrainConfig(epochs=30, batch_size=32, lr=3e-4, step_size=10, gamma=0.1),
-    "lsld": TrainConfig(epochs=20, batch_size=32, lr=6e-4, step_size=6, gamma=0.25),
-    # MA and JoMoLD: their code's arguments (step 3 of MA keeps the last of 12 epochs; both mask
-    # each modality's segments by its own video-level prediction; JoMoLD selects by audio event F1).
-    "ma": TrainConfig(epochs=12, batch_size=16, lr=3e-4, step_size=10, gamma=0.1, select_metric="last",
-                      inference="per_modality"),
-    # LSLD's official code (fyyCS/LSLD main.py L420-427, L496, L333-340): lr 2e-4 (the paper says 6e-4), seed 6,
-    # the best validation audio event-level F1, each modality masked by its own video-level prediction.
-    "lsld_official": TrainConfig(epochs=20, batch_size=32, lr=2e-4, step_size=6, gamma=0.25, seed=6, select_metric="evt_a",
-                                 inference="per_modality"),
-    "jomold": TrainConfig(epochs=25, batch_size=128, lr=5e-4, step_size=6, gamma=0.25, seed=6, select_metric="evt_a",
-                          inference="per_modality"),
-}
-
-
 @dataclass(frozen=True)
 class RunConfig:
     name: str

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from avvp_lib.config import PAPER_SCHEDULES, DataConfig, ModelConfig, RunConfig, TrainConfig
+from avvp_lib.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from avvp_lib.methods import LSLDOfficialConfig, VPLANLSLDConfig
+from avvp_lib.schedules import SCHEDULES
 
 # fyyCS/LSLD main.py L430 (--num_layers 4) and nets/net_audiovisual.py (MMIL_Net cls_dropout=0.5 on the
 # visual branch); its HAN layers are stacked and serve both modalities (share_layer).
 LSLD_OFFICIAL_MODEL = ModelConfig(num_layers=4, visual_dropout=0.5)
-LSLD_OFFICIAL_SCHEDULE: TrainConfig = PAPER_SCHEDULES["lsld_official"]
+LSLD_OFFICIAL_SCHEDULE: TrainConfig = SCHEDULES["lsld_official"]
 
 
 def lsld_official_run(data: DataConfig, train: TrainConfig = LSLD_OFFICIAL_SCHEDULE, name: str = "lsld_official",

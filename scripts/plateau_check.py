@@ -30,7 +30,7 @@ matplotlib.use("Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from avvp_lib.experiments import get_table  # noqa: E402
-from avvp_lib.experiments.base import SCHEDULES  # noqa: E402
+from avvp_lib.schedules import SCHEDULES  # noqa: E402
 from avvp_lib.figures import training_curves  # noqa: E402
 from avvp_lib.notebook import setup  # noqa: E402
 from avvp_lib.paths import REPO_ROOT  # noqa: E402

@@ -8,16 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from avvp_lib.config import PAPER_SCHEDULES, DataConfig, ModelConfig, RunConfig, TrainConfig
+from avvp_lib.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from avvp_lib.schedules import SCHEDULES
 
 PAPER_NUMBERS = Path(__file__).parent.parent / "tables" / "paper_numbers.yaml"
-# Every schedule a row trains with: the papers' and the methods' code (``PAPER_SCHEDULES``), and the
-# other backbones' code (every row on one of them trains with it; ``run``), each selecting by
-# validation segment Type@AV: stoneMo/MGN main.py (HAN's: Adam 3e-4, StepLR(10, 0.1), batch 16, 40
-# epochs); JustinYuu/MM_Pyramid main_avvp.py (lr 1e-4, otherwise HAN's); anonyUsr22/DHHN main_avvp.py
-# and DHHN_origin.sh (batch 64, 10 epochs, lr 3e-4, StepLR(10, 0.1)).
-SCHEDULES: dict[str, TrainConfig] = {**PAPER_SCHEDULES, "mgn": TrainConfig(), "mm_pyramid": TrainConfig(lr=1e-4),
-                                     "dhhn": TrainConfig(epochs=10, batch_size=64)}
 TABLE_KINDS = ("runs", "plg_quality", "pld_quality", "train_label_quality", "cited")
 
 

@@ -15,7 +15,7 @@ named: the losses that pick the labels come from the training forward pass itsel
 the code runs a second, no-grad forward in train mode (another dropout draw) with HAN's
 cross-modal attention switched off (``with_ca=False``), which a backbone-agnostic method cannot
 do; the estimator is the run's own backbone (the code trains it without cross-modal attention);
-the code's segment contrastive (NCE) loss is not reproduced. ``PAPER_SCHEDULES["jomold"]`` holds
+the code's segment contrastive (NCE) loss is not reproduced. ``schedules.SCHEDULES["jomold"]`` holds
 the code's schedule. The JoMoLD paper text was not available here: "code" below means read from
 the official code.
 """

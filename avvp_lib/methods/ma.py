@@ -13,7 +13,7 @@ Modality-aware label refinement in the three steps of the official code
 Choices, each named: the base model is the run's own backbone and schedule with HAN's label
 smoothing (``HANLabels``); MA's code also adds an audio-visual segment contrastive loss in steps
 1 and 3, which is not reproduced (it needs backbone internals that ``Targets`` does not see).
-``PAPER_SCHEDULES["ma"]`` holds the code's schedule (12 epochs, last epoch kept, per-modality
+``schedules.SCHEDULES["ma"]`` holds the code's schedule (12 epochs, last epoch kept, per-modality
 inference). The MA paper text was not available here; where these docstrings say "code" the
 behaviour was read from the official code.
 """
