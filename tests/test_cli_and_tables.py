@@ -97,16 +97,18 @@ def test_quick_profile_is_the_headline_tables_on_shorter_schedules():
 def test_default_stops_every_schedule_it_trains_at_its_measured_plateau():
     """Every schedule the default tables use has a stop in DEFAULT_PLATEAU (none silently runs whole)."""
     from avvp_lib.experiments.base import DEFAULT_PLATEAU
+    from avvp_lib.models import MODELS
     from avvp_lib.schedules import SCHEDULES
 
     default, stops = get_profile("default"), dict(DEFAULT_PLATEAU)
-    whole = {(t.lr, t.batch_size, t.step_size, t.select_metric): k for k, t in SCHEDULES.items() if k not in ("mgn", "mm_pyramid", "dhhn")}
+    others = set(MODELS) - {"han"}  # the other backbones' code schedules (MGN's equals HAN's)
+    whole = {(t.lr, t.batch_size, t.step_size, t.select_metric): k for k, t in SCHEDULES.items() if k not in others}
     used = {whole[(t.lr, t.batch_size, t.step_size, t.select_metric)] for t in (r.train for r in all_runs(default))}
     assert used <= set(stops) and len(used) == 5
     assert {r.train.epochs for r in all_runs(default) if r.train.lr == 6e-4} == {stops["lsld"]}  # grid too
     assert all(e <= SCHEDULES[k].epochs for k, e in stops.items())
     full = get_profile("full")  # the other backbones' rows stop at their code schedule's plateau too
-    assert {r.train.epochs for r in all_runs(full) if r.model.name != "han"} <= {stops[m] for m in ("mgn", "mm_pyramid", "dhhn")}
+    assert {r.train.epochs for r in all_runs(full) if r.model.name != "han"} <= {stops[m] for m in others}
 
 
 def test_rendering_marks_the_synthetic_world(smoke_world, tmp_path):
@@ -196,14 +198,16 @@ def test_backbone_rows_train_with_their_codes_schedule_and_share_the_vanilla_run
 
 
 def test_captions_state_the_stop_of_every_schedule_their_rows_train_with():
+    from avvp_lib.schedules import SCHEDULES
+
     full = get_profile("full")
     names = {"mgn": "MGN's code", "mm_pyramid": "MM-Pyramid's code", "dhhn": "DHHN's code"}
     for t in tables(full):
         runs = [r.run for r in t.rows if r.run is not None and t.kind == "runs"]
         for model in {r.model.name for r in runs} - {"han"}:
-            assert f"{names[model]} after {full.epochs_for(model)} of {schedule(model, get_profile('llp')).epochs}" in t.caption, t.key
+            assert f"{names[model]} after {full.epochs_for(model)} of {SCHEDULES[model].epochs}" in t.caption, t.key
         if any(r.model.name == "han" and r.train.lr == 6e-4 for r in runs):  # LSLD's schedule
-            assert f"LSLD after {full.epochs_for('lsld')} of 20" in t.caption, t.key
+            assert f"LSLD after {full.epochs_for('lsld')} of {SCHEDULES['lsld'].epochs}" in t.caption, t.key
 
 
 def test_several_seeds_show_mean_and_std(smoke_world, tmp_path, monkeypatch):
