@@ -106,8 +106,17 @@ class RunConfig:
 
     def feature_kinds(self) -> tuple[str, ...]:
         """Feature kinds the run reads: its model inputs, then the CLIP (and CLAP) kinds its pseudo labels come from."""
-        labels = [getattr(self.supervision, k, None) for k in ("clip_kind", "clap_kind")]
-        return tuple(dict.fromkeys((self.data.audio, *self.data.visual, *[k for k in labels if k])))
+        return tuple(dict.fromkeys((self.data.audio, *self.data.visual, *label_kinds(self.supervision).values())))
+
+
+def label_kinds(supervision: Any) -> dict[str, str]:
+    """The feature kinds a supervision's pseudo labels read, by field (``clip_kind``, ``clap_kind``).
+
+    A config that reads only some of them declares it with its own ``label_kinds()`` method.
+    """
+    if hasattr(supervision, "label_kinds"):
+        return supervision.label_kinds()
+    return {k: getattr(supervision, k) for k in ("clip_kind", "clap_kind") if getattr(supervision, k, None)}
 
 
 def _default(f: dataclasses.Field) -> Any:

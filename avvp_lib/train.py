@@ -354,7 +354,7 @@ def _train_epoch(model: StackedHAN | SingleRunStack, forward: nn.Module, runs: l
         idx = order[:, i:i + batch_size]  # [R, B]: each run's own batch
         out = forward(audio[idx], [v[idx] for v in visual], generators=gens)
         losses = torch.stack([run.targets.loss(_run_output(out, r), idx[r]) for r, run in enumerate(runs)])
-        extra = model.auxiliary_loss(runs[0].targets.video[idx[0]]) if isinstance(model, SingleRunStack) else None
+        extra = model.auxiliary_loss(runs[0].targets.video[idx[0]])  # the backbone's own terms (a stack of one)
         if extra is not None:
             losses = losses + extra
         opt.zero_grad()

@@ -90,3 +90,11 @@ def test_vplan_lsld_trains_its_pld_prerequisite_and_itself(smoke_world, tmp_path
     pre = dataclasses.replace(run, name="vplan_lsld_pre", supervision=dataclasses.replace(run.supervision, pseudo="lsld"))
     assert (run_dir_for(pre, tmp_path) / "results.json").is_file() and run_dir_for(pre, tmp_path).name.startswith("vplan_lsld_pre-")
     assert res.best_epoch == 1 and 0 <= res.test["seg_v"] <= 100
+
+
+def test_the_run_reads_clap_features_only_when_its_audio_labels_come_from_them():
+    """Without CLAP audio labels the run neither loads nor fingerprints the CLAP features."""
+    with_clap, without = (vplan_lsld_run(DataConfig(), TrainConfig(), supervision=VPLANLSLDConfig(audio_labels=a))
+                          for a in (True, False))
+    assert "clap_audioset" in with_clap.feature_kinds()
+    assert "clap_audioset" not in without.feature_kinds() and "clip_vitb16" in without.feature_kinds()

@@ -54,6 +54,10 @@ class VPLANLSLDConfig:
     pld_alpha: float = 10.0
     audio_keep: float = 1.0  # HAN's audio smoothing, used when audio_labels is False
 
+    def label_kinds(self) -> dict[str, str]:
+        """The CLIP kind, and the CLAP kind only when the audio labels come from it (``config.label_kinds``)."""
+        return {"clip_kind": self.clip_kind, **({"clap_kind": self.clap_kind} if self.audio_labels else {})}
+
 
 def language_labels(clip_features: np.ndarray, clap_features: np.ndarray | None, video_labels: np.ndarray,
                     clip_encoder, clap_encoder, cfg: VPLANLSLDConfig) -> dict[str, np.ndarray]:

@@ -87,6 +87,10 @@ class StackedHAN(nn.Module):
     def p(self, name: str) -> Tensor:
         return self.params[_key(name)]
 
+    def auxiliary_loss(self, video_label: Tensor) -> None:
+        """HAN has no training terms besides its targets' loss (``train.SingleRunStack`` has the other backbones')."""
+        return None
+
     def run_state_dict(self, run: int) -> dict[str, Tensor]:
         """Run ``run``'s weights as an ordinary ``HAN`` state_dict."""
         return {n: _stored(self.p(n)[run].detach()).clone() for n in self.names}
