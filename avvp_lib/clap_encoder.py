@@ -9,9 +9,10 @@ Local checkpoint only: pass ``checkpoint=`` or set ``AVVP_CLAP_CHECKPOINT``. Not
 downloaded (``CLAP_Module.load_ckpt(None)`` would fetch weights, so it is never called without a
 path); missing weights or a missing package fail at once with what to do.
 
-``laion_clap`` is not a dependency of this bundle: laion-clap 1.1.7 requires ``numpy<2`` (the
-bundle runs numpy 2.x) and pulls transformers, librosa, numba and wandb. Install it in an
-environment of its own to make the CLAP text embeddings; it also needs the ``roberta-base``,
+``laion_clap`` is not a dependency of the bundle's ``.venv``: laion-clap 1.1.7 requires ``numpy<2``
+(the bundle runs numpy 2.x) and pulls transformers, librosa, numba and wandb. It lives in an
+environment of its own, ``requirements-clap.txt`` (``scripts/test_clap_env.sh`` builds it and tests
+this wrapper there on a tiny random ``CLAP_Module``). It also needs the ``roberta-base``,
 ``bert-base-uncased`` and ``facebook/bart-base`` tokenizers and the ``roberta-base`` weights in
 the Hugging Face cache (its modules load them when imported / built).
 """

@@ -18,6 +18,10 @@ Departures (documented):
   (default) keeps that; ``False`` gives the reading the paper describes (audio stream -> audio).
 - Upstream registers modules it never calls (a LayerNorm in every attention, one attention and one
   FFN in each of its two pyramid modules); they are left out, so this model has fewer parameters.
+- Initialisation: upstream deep-copies one module per ``clones`` / ``copy.deepcopy`` call, so its
+  attention projections, its pyramid's feed-forward blocks and the audio and visual fusion modules
+  start as copies of each other; here every layer is initialised on its own (PyTorch's defaults,
+  ``nn.MultiheadAttention``'s xavier-uniform projections). Same architecture, other initial weights.
 """
 from __future__ import annotations
 
