@@ -33,7 +33,7 @@ CLAP_MODELS: dict[str, tuple[str, bool, str]] = {
     "clap_audioset": ("HTSAT-tiny", False, "630k-audioset-best.pt"),  # fyyCS/LSLD main.py L171-173
 }
 HOW_TO = ("Download {ckpt} (LAION-CLAP's released checkpoints) on a machine with network access, install laion-clap "
-          "(pip install laion-clap==1.1.7, in an environment of its own: it needs numpy<2), then pass the file as "
+          "(pip install laion-clap==1.1.7, in an environment of its own: it needs numpy<2; requirements-clap.txt), then pass the file as "
           "checkpoint= or set {env}=/path/to/{ckpt}.")
 
 

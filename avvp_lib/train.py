@@ -412,7 +412,7 @@ def _fit(runs: list[_Run], data: dict[str, LLPSplit], dev: torch.device, progres
             state["history"].append({"epoch": epoch + 1, "loss": losses[r], "videos_per_s": speed,
                                      **{f"val_{k}": v for k, v in val.items()}})
             selected = selection_score(val, tc.select_metric, epoch + 1)
-            if selected > state["best_score"]:
+            if selected >= state["best_score"]:  # a tie goes to the later epoch (AVVP-ECCV20, LSLD, MM-Pyramid: >=)
                 state.update(best_score=selected, best_epoch=epoch + 1, best_model=model.run_state_dict(r))
             state["epoch"] = epoch + 1
             if checkpoint:  # (after the last epoch the outputs follow at once)

@@ -86,3 +86,11 @@ def test_an_int_for_a_float_field_is_the_same_run():
     a = RunConfig(name="a", supervision=LSLDConfig(alpha=4, beta=0.4))
     b = RunConfig(name="b", supervision=LSLDConfig(alpha=4.0, beta=0.4))
     assert config_hash(a) == config_hash(b) and to_dict(a)["supervision"]["alpha"] == 4.0
+
+
+def test_a_tie_in_validation_goes_to_the_later_epoch(cfg, tmp_path):
+    """The official loops keep a model whose score equals the best so far (``F >= best_F``)."""
+    frozen = train(cfg.replace(train=dataclasses.replace(TINY, epochs=3, lr=1e-12)), tmp_path, "cpu", progress=False)
+    scores = [h["val_seg_type"] for h in frozen.history()]
+    assert len(set(scores)) == 1  # lr 1e-12: the same model, the same score, every epoch
+    assert frozen.best_epoch == 3
