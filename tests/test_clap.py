@@ -1,6 +1,7 @@
 """The CLAP path: the laion_clap wrapper fails fast without local weights; the synthetic world's CLAP-like space."""
 import hashlib
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -13,8 +14,14 @@ from avvp_lib.clip_encoder import WeightsUnavailable
 from avvp_lib.data.features import load_features
 from avvp_lib.data.splits import load_split
 from avvp_lib.methods.baseline import video_label_everywhere
-from avvp_lib.methods.lsld_audio import (AUDIO_TEMPLATE, LSLDOfficialConfig, clap_audio_labels, clap_prompts,
-                                         denoise_audio_segments)
+from avvp_lib.config import DataConfig
+from avvp_lib.experiments import get_profile
+from avvp_lib.methods.lsld_audio import (AUDIO_TEMPLATE, LSLDOfficialConfig, audio_labels_for_split, clap_audio_labels,
+                                         clap_prompts, denoise_audio_segments)
+from avvp_lib.recipes import lsld_official_run
+from avvp_lib.reproduce import clap_texts
+from avvp_lib.runs import run_fingerprint
+from avvp_lib.train import BuildContext
 from avvp_lib.methods.vplan_lsld import VPLANLSLDConfig
 from avvp_lib.metrics import parse_scores
 from avvp_lib.synthetic.clap_space import ClapSpace
@@ -130,3 +137,26 @@ def test_clap_prompts_command_writes_the_texts_of_the_profile(smoke_world, tmp_p
     assert official <= set(listed) and listed == sorted(set(listed))
     assert f"{len(listed)} clap_audioset prompts in {out}" in capsys.readouterr().out
     assert main(["clap-prompts", "--profile", "smoke", "--kind", "clap_none", "--out", str(out)]) == 2
+
+
+def test_released_features_get_their_clap_labels_from_the_listed_and_embedded_texts(smoke_world, tmp_path, monkeypatch):
+    """The real user's path without laion_clap: clap-prompts' list, embedded elsewhere, read through
+    AVVP_CLAP_TEXT by the run's build context; the run's fingerprint records the file's hash."""
+    root = tmp_path / "released"  # the smoke world as released features: its CSVs and feats, no world file
+    root.mkdir()
+    for name in os.listdir(smoke_world):
+        if name.endswith(".csv"):
+            (root / name).symlink_to(smoke_world / name)
+    (root / "feats").symlink_to(smoke_world / "feats")
+    assert world_text(root) is None
+    table = tmp_path / "clap_text.npz"
+    _random_table(table, clap_texts(get_profile("smoke", data_dir=str(root))), dim=512)
+    monkeypatch.setenv(TEXT_ENV, str(table))
+    cfg = lsld_official_run(DataConfig(data_dir=str(root)))
+    split = load_split(root, "train", ("clap_audioset",), progress=False)
+    ctx = BuildContext(cfg, {"train": split}, tmp_path / "runs", torch.device("cpu"), progress=False)
+    labels = audio_labels_for_split(cfg.supervision, "train", ctx)
+    assert labels.shape == (len(split), 10, NUM_CLASSES) and not (labels & (1 - split.labels[:, None, :])).any()
+    identity = run_fingerprint(cfg, {"train": split})["audio_text_encoder"]
+    assert identity == {"encoder": "clap_text_table", "kind": "clap_audioset", "file": str(table.resolve()),
+                        "sha256": hashlib.sha256(table.read_bytes()).hexdigest()}
