@@ -1,4 +1,4 @@
-"""Command line: ``python -m avvp_lib {synth,train,eval,reproduce,extract,parse} ...``.
+"""Command line: ``python -m avvp_lib {synth,train,eval,reproduce,clap-prompts,extract,parse} ...``.
 
 Relative paths, in every argument and in config files, are taken from the repository root
 (never from the current directory), as everywhere in the bundle. Every error the bundle expects
@@ -87,6 +87,7 @@ def _eval(args: argparse.Namespace) -> None:
 def _reproduce(args: argparse.Namespace) -> None:
     import os
 
+    from avvp_lib.clap_encoder import TEXT_ENV
     from avvp_lib.clip_encoder import checkpoint_env
     from avvp_lib.executors import ExecutorOptions
     from avvp_lib.experiments import get_profile
@@ -95,12 +96,28 @@ def _reproduce(args: argparse.Namespace) -> None:
 
     for kind, path in parse_checkpoints(args.clip_checkpoint):  # read by the PLG / LSLD text encoders
         os.environ[checkpoint_env(kind)] = path
+    if args.clap_text:  # read by the CLAP text encoder (LSLD's official audio labels, VPLAN + LSLD)
+        os.environ[TEXT_ENV] = args.clap_text
 
     profile = get_profile(args.profile, args.data_dir, args.missing, args.eval_audio)
     options = ExecutorOptions(max_runs=args.max_runs, gpus_per_stack=args.gpus_per_stack,
                               slurm_partition=args.slurm_partition, ray_address=args.ray_address)
     frames = reproduce(profile, args.device, executor=args.executor, options=options, retrain=args.retrain)
     print(f"{len(frames)} tables written to outputs/tables/{args.profile}/")
+
+
+def _clap_prompts(args: argparse.Namespace) -> None:
+    from avvp_lib.atomic import atomic_write
+    from avvp_lib.experiments import get_profile
+    from avvp_lib.reproduce import clap_texts
+
+    texts = clap_texts(get_profile(args.profile, args.data_dir), args.kind)
+    if not texts:
+        raise ValueError(f"no run of profile {args.profile!r} makes labels from {args.kind!r} features")
+    atomic_write(args.out, "".join(t + "\n" for t in texts))
+    print(f"{len(texts)} {args.kind} prompts in {args.out}; embed them where laion_clap is installed:\n"
+          f"  .venv-clap/bin/python scripts/clap_text_embeddings.py {args.out} --checkpoint 630k-audioset-best.pt "
+          f"--out clap_text.npz\nthen set AVVP_CLAP_TEXT=clap_text.npz (or reproduce --clap-text clap_text.npz)")
 
 
 def _extract(args: argparse.Namespace) -> None:
@@ -168,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-audio", default=None, type=_path, help="score audio against this eval CSV (the legacy 2020 file)")
     p.add_argument("--clip-checkpoint", action="append", default=[], metavar="KIND=PATH",
                    help="local CLIP weights for the pseudo-label text encoders, per kind (real LLP only)")
+    p.add_argument("--clap-text", default=None, type=_path, metavar="NPZ",
+                   help="CLAP text embeddings made beforehand (clap-prompts, then scripts/clap_text_embeddings.py; "
+                        "default: $AVVP_CLAP_TEXT, else $AVVP_CLAP_CHECKPOINT with laion_clap installed; real LLP only)")
     p.add_argument("--retrain", action="store_true",
                    help="retrain finished runs whose data or text encoder changed, instead of stopping")
     p.add_argument("--device", default=None)
@@ -179,6 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--slurm-partition", default=None)
     p.add_argument("--ray-address", default=None, help="an existing Ray cluster (default: start a local one)")
     p.set_defaults(func=_reproduce)
+    p = sub.add_parser("clap-prompts", help="list the CLAP texts a profile's runs encode, to embed them where "
+                                             "laion_clap is installed (scripts/clap_text_embeddings.py)")
+    p.add_argument("--profile", default="llp", choices=sorted(PROFILES))
+    p.add_argument("--data-dir", default=None, type=_path)
+    p.add_argument("--kind", default="clap_audioset", help="the CLAP feature kind the labels are made from")
+    p.add_argument("--out", required=True, type=_path, help="text file, one prompt per line")
+    p.set_defaults(func=_clap_prompts)
     p = sub.add_parser("extract", help="features from a directory of videos")
     p.add_argument("--videos", required=True, type=resolve)
     p.add_argument("--out", required=True, type=resolve)

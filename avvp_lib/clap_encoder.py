@@ -9,6 +9,11 @@ Local checkpoint only: pass ``checkpoint=`` or set ``AVVP_CLAP_CHECKPOINT``. Not
 downloaded (``CLAP_Module.load_ckpt(None)`` would fetch weights, so it is never called without a
 path); missing weights or a missing package fail at once with what to do.
 
+Or, in an environment without laion_clap (the bundle's ``.venv``): CLAP text embeddings made
+beforehand, ``ClapTextTable`` from the file named by ``AVVP_CLAP_TEXT`` (made by
+``scripts/clap_text_embeddings.py`` in the CLAP environment from the prompts that
+``python -m avvp_lib clap-prompts`` lists). When set, it is used instead of a checkpoint.
+
 ``laion_clap`` is not a dependency of the bundle's ``.venv``: laion-clap 1.1.7 requires ``numpy<2``
 (the bundle runs numpy 2.x) and pulls transformers, librosa, numba and wandb. It lives in an
 environment of its own, ``requirements-clap.txt`` (``scripts/test_clap_env.sh`` builds it and tests
@@ -19,22 +24,27 @@ the Hugging Face cache (its modules load them when imported / built).
 from __future__ import annotations
 
 import importlib
+import io
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from avvp_lib.atomic import atomic_write
 from avvp_lib.clip_encoder import WeightsUnavailable
 from avvp_lib.paths import resolve
 
 CHECKPOINT_ENV = "AVVP_CLAP_CHECKPOINT"
+TEXT_ENV = "AVVP_CLAP_TEXT"  # an .npz of CLAP text embeddings (ClapTextTable), used instead of a checkpoint
 # feature kind -> (CLAP_Module audio model, enable_fusion, the checkpoint it was extracted with)
 CLAP_MODELS: dict[str, tuple[str, bool, str]] = {
     "clap_audioset": ("HTSAT-tiny", False, "630k-audioset-best.pt"),  # fyyCS/LSLD main.py L171-173
 }
 HOW_TO = ("Download {ckpt} (LAION-CLAP's released checkpoints) on a machine with network access, install laion-clap "
           "(pip install laion-clap==1.1.7, in an environment of its own: it needs numpy<2; requirements-clap.txt), then pass the file as "
-          "checkpoint= or set {env}=/path/to/{ckpt}.")
+          "checkpoint= or set {env}=/path/to/{ckpt}; or, without laion_clap here, set " + TEXT_ENV + " to CLAP text "
+          "embeddings made beforehand (README, 'Real LLP').")
 
 
 class ClapUnavailable(WeightsUnavailable):
@@ -91,3 +101,60 @@ class ClapEncoder:
             for p, e in zip(chunk, torch.nn.functional.normalize(emb, dim=-1).cpu()):
                 self._text_cache[p] = e
         return torch.stack([self._text_cache[p] for p in prompts]) if prompts else torch.zeros(0)
+
+
+def text_table_path(kind: str) -> str | None:
+    """The ``AVVP_CLAP_TEXT`` file for ``kind``'s text embeddings, if set (``WeightsUnavailable`` if it is missing)."""
+    if kind not in CLAP_MODELS:
+        raise KeyError(f"unknown CLAP feature kind {kind!r}; expected one of {sorted(CLAP_MODELS)}")
+    chosen = os.environ.get(TEXT_ENV)
+    if not chosen:
+        return None
+    path = resolve(chosen)
+    if not Path(path).is_file():
+        raise WeightsUnavailable(f"{TEXT_ENV}={chosen}: CLAP text embeddings not found: {path}")
+    return str(path)
+
+
+class ClapTextTable:
+    """``encode_text`` from CLAP text embeddings made beforehand, one row per prompt.
+
+    The file (``.npz``): ``prompts`` [n] str, ``embeddings`` [n, d] float32, ``kind`` (the CLAP
+    feature kind) and ``checkpoint_sha256`` (the weights that made them). A prompt it lacks is an
+    error naming the file and how to remake it, never a silent zero.
+    """
+
+    def __init__(self, path: str | Path, kind: str):
+        self.path = Path(path)
+        try:
+            with np.load(self.path, allow_pickle=False) as f:
+                prompts, emb, file_kind = f["prompts"], f["embeddings"], str(f["kind"])
+                self.checkpoint_sha256 = str(f["checkpoint_sha256"])
+        except (OSError, ValueError, KeyError) as err:
+            raise ValueError(f"{self.path}: not a CLAP text-embedding file (scripts/clap_text_embeddings.py): "
+                             f"{' '.join(str(err).split())}") from None
+        if file_kind != kind:
+            raise ValueError(f"{self.path}: CLAP text embeddings for {file_kind!r}, not {kind!r}")
+        if emb.ndim != 2 or len(emb) != len(prompts):
+            raise ValueError(f"{self.path}: {len(prompts)} prompts but embeddings of shape {emb.shape}")
+        self.kind, self.index = kind, {str(p): i for i, p in enumerate(prompts)}
+        self.embeddings = torch.nn.functional.normalize(torch.as_tensor(emb, dtype=torch.float32), dim=-1)
+
+    def encode_text(self, prompts: list[str]) -> torch.Tensor:
+        """[n, d] float32 on CPU, L2-normalised."""
+        missing = [p for p in dict.fromkeys(prompts) if p not in self.index]
+        if missing:
+            raise WeightsUnavailable(
+                f"{self.path}: no CLAP text embedding for {len(missing)} prompt(s), e.g. {missing[0]!r}. List this "
+                "data's prompts with `python -m avvp_lib clap-prompts --profile ... --data-dir ... --out FILE` and embed "
+                "them with scripts/clap_text_embeddings.py (in the CLAP environment, requirements-clap.txt).")
+        return self.embeddings[[self.index[p] for p in prompts]] if prompts else torch.zeros(0)
+
+
+def save_text_table(path: str | Path, kind: str, prompts: list[str], embeddings: torch.Tensor | np.ndarray,
+                    checkpoint_sha256: str) -> None:
+    """Write the file ``ClapTextTable`` reads (atomically: an interrupted write leaves no file)."""
+    buf = io.BytesIO()
+    np.savez(buf, prompts=np.array(prompts, dtype=str), embeddings=np.asarray(embeddings, dtype=np.float32),
+             kind=np.array(kind), checkpoint_sha256=np.array(checkpoint_sha256))
+    atomic_write(path, buf.getvalue())

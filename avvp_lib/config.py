@@ -106,16 +106,16 @@ class RunConfig:
 
     def feature_kinds(self) -> tuple[str, ...]:
         """Feature kinds the run reads: its model inputs, then the CLIP (and CLAP) kinds its pseudo labels come from."""
-        return tuple(dict.fromkeys((self.data.audio, *self.data.visual, *label_kinds(self.supervision).values())))
+        return tuple(dict.fromkeys((self.data.audio, *self.data.visual, *pseudo_label_kinds(self.supervision).values())))
 
 
-def label_kinds(supervision: Any) -> dict[str, str]:
+def pseudo_label_kinds(supervision: Any) -> dict[str, str]:
     """The feature kinds a supervision's pseudo labels read, by field (``clip_kind``, ``clap_kind``).
 
-    A config that reads only some of them declares it with its own ``label_kinds()`` method.
+    A config that reads only some of them declares it with its own ``pseudo_label_kinds()`` method.
     """
-    if hasattr(supervision, "label_kinds"):
-        return supervision.label_kinds()
+    if hasattr(supervision, "pseudo_label_kinds"):
+        return supervision.pseudo_label_kinds()
     return {k: getattr(supervision, k) for k in ("clip_kind", "clap_kind") if getattr(supervision, k, None)}
 
 

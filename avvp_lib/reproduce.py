@@ -25,6 +25,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from avvp_lib.claims import CLAIMS, LEGEND, VERDICTS, Claim, Evidence, claims_display, claims_frame, evaluate
+from avvp_lib.config import pseudo_label_kinds
 from avvp_lib.data.annotations import load_weak_labels
 from avvp_lib.data.feature_files import feature_dir, missing_videos, present_note, write_missing_csv
 from avvp_lib.data.splits import WEAK_CSV, LLPSplit, drop_missing, load_split
@@ -32,6 +33,7 @@ from avvp_lib.devices import pick_device
 from avvp_lib.executors import ExecutorOptions, train_grid
 from avvp_lib.experiments import TABLES, Profile, Row, Table, all_runs, paper_numbers, schedule, tables
 from avvp_lib.methods import requires, segment_labels
+from avvp_lib.methods.lsld_audio import clap_prompts
 from avvp_lib.methods.vplan import video_precision_recall_per_video
 from avvp_lib.metrics import (METRIC_KEYS, binarize, parse_scores_per_video, per_class_f1, soft_label_scores,
                               visual_scores_per_video)
@@ -102,6 +104,15 @@ def run_label_kinds(run) -> tuple[str, ...]:
 def label_kinds(table: Table) -> tuple[str, ...]:
     """Feature kinds a label-quality table reads (``run_label_kinds`` of its rows)."""
     return tuple(dict.fromkeys(k for row in table.rows for k in run_label_kinds(row.run)))
+
+
+def clap_texts(profile: Profile, kind: str = "clap_audioset") -> list[str]:
+    """Every CLAP text the profile's runs and label tables encode for ``kind`` on its data, sorted: what a
+    ``ClapTextTable`` file for this data must hold (``python -m avvp_lib clap-prompts``)."""
+    configs = [*all_runs(profile), *(r.run for t in tables(profile) for r in t.rows if r.run is not None)]
+    users = {c.supervision for c in configs if pseudo_label_kinds(c.supervision).get("clap_kind") == kind}
+    labels = [split_for_labels(profile, name).labels for name in WEAK_CSV]
+    return sorted({t for sup in users for y in labels for t in clap_prompts(sup, y)})
 
 
 def label_context(run, split: LLPSplit, profile: Profile, device: str | None = None) -> BuildContext:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from avvp_lib.atomic import atomic_write
-from avvp_lib.config import DataConfig, RunConfig, label_kinds
+from avvp_lib.config import DataConfig, RunConfig, pseudo_label_kinds
 from avvp_lib.data.cache import files_signature
 from avvp_lib.data.features import load_features
 from avvp_lib.data.splits import DENSE_CSV, TRAIN_DENSE_CSV, WEAK_CSV, LLPSplit
@@ -179,7 +179,7 @@ def run_fingerprint(config: RunConfig, splits: dict[str, LLPSplit]) -> dict:
     """The inputs of a run besides its config (module docstring), as stored in ``results.json``."""
     data = config.data
     ann = resolve(data.annotations_dir) if data.annotations_dir else resolve(data.data_dir)
-    kinds = label_kinds(config.supervision)  # the features its pseudo labels come from
+    kinds = pseudo_label_kinds(config.supervision)  # the features its pseudo labels come from
     clip_kind, clap_kind = kinds.get("clip_kind"), kinds.get("clap_kind")
     features = {}
     for kind in config.feature_kinds():

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import torch
 
-from avvp_lib.clap_encoder import CLAP_MODELS, ClapEncoder, resolve_checkpoint
+from avvp_lib.clap_encoder import CLAP_MODELS, ClapEncoder, ClapTextTable, resolve_checkpoint, text_table_path
 from avvp_lib.clip_encoder import ClipEncoder, WeightsUnavailable, is_checkpoint_path, resolve_pretrained
 from avvp_lib.synthetic.clap_space import ClapSpace
 from avvp_lib.synthetic.text_encoder import SyntheticTextEncoder, WorldText, world_text
@@ -37,6 +37,9 @@ def text_encoder_for(world: WorldText | None, kind: str, device: str | None = No
     if world is not None:
         return SyntheticTextEncoder(ClapSpace.from_seed(world.seed)) if is_clap(kind) else SyntheticTextEncoder.for_world(world)
     if is_clap(kind):
+        table = text_table_path(kind)  # CLAP text embeddings made beforehand, when given
+        if table:
+            return _clap_text_table(kind, table, Path(table).stat().st_mtime_ns)
         _, _, checkpoint = resolve_checkpoint(kind)  # fails fast, before anything is built
         return _clap_text_encoder(kind, device, checkpoint)
     _, pretrained, _ = resolve_pretrained(kind)  # the cache follows a changed $AVVP_CLIP_CHECKPOINT_*
@@ -45,7 +48,8 @@ def text_encoder_for(world: WorldText | None, kind: str, device: str | None = No
 
 def text_encoder_identity(data_dir: str | Path, kind: str) -> dict:
     """What a run on ``data_dir`` uses for ``kind``, as recorded with it: the world's seed, or the CLIP tag /
-    checkpoint + hash (CLAP: its checkpoint + hash, or why it is unavailable; building the labels raises)."""
+    checkpoint + hash (CLAP: its text-embedding file or checkpoint + hash, or why it is unavailable; building the
+    labels raises)."""
     world = world_text(data_dir)
     if world is not None:
         if is_clap(kind):
@@ -54,6 +58,10 @@ def text_encoder_identity(data_dir: str | Path, kind: str) -> dict:
                 "prompt_offset": world.prompt_offset}
     if is_clap(kind):
         try:
+            table = text_table_path(kind)
+            if table:
+                path = Path(table).resolve()
+                return {"encoder": "clap_text_table", "kind": kind, "file": str(path), "sha256": file_sha256(path)}
             _, _, checkpoint = resolve_checkpoint(kind)
         except WeightsUnavailable as err:
             return {"encoder": "laion_clap", "checkpoint": f"unavailable ({type(err).__name__})"}
@@ -79,6 +87,12 @@ def _sha256(path: Path, size: int, mtime_ns: int, inode: int) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=2)
+def _clap_text_table(clap_kind: str, path: str, mtime_ns: int) -> TextEncoder:
+    """One loaded table per kind and file version."""
+    return ClapTextTable(path, clap_kind)
 
 
 @functools.lru_cache(maxsize=2)

@@ -83,7 +83,7 @@ def main() -> None:
             w.writerows([label, paper, seed, e, f"{v:.2f}", plateau, stop] for e, v in enumerate(curve, 1))
             verdict = "ok" if stop >= plateau else "STOPS BEFORE ITS PLATEAU"
             early += [] if stop >= plateau else [label]
-            best = curve.index(max(curve)) + 1
+            best = len(curve) - curve[::-1].index(max(curve))  # a tie goes to the later epoch, as the trainer's
             print(f"{label:21s} seed {seed}: best val Type@AV {max(curve):.1f} (epoch {best} of "
                   f"{len(curve)}); plateau (within {args.within:g}) at epoch {plateau}; profile stops at "
                   f"{stop} ({curve[stop - 1]:.1f}): {verdict}")

@@ -27,6 +27,7 @@ import torch  # noqa: E402
 from avvp_lib.clap_encoder import ClapEncoder  # noqa: E402
 
 REVISION = "0" * 40
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "clap_text_embeddings.py"
 TINY_ROBERTA = dict(vocab_size=262, hidden_size=768, num_hidden_layers=1, num_attention_heads=2,
                     intermediate_size=32, max_position_embeddings=80)  # width 768: CLAP's text projection input
 
@@ -128,3 +129,24 @@ def test_lsld_audio_denoising_runs_on_the_real_encoder(clap):
     labels = denoise_audio_segments(feats, weak, enc)  # the official code's variant
     assert labels.shape == (2, 10, NUM_CLASSES)
     assert not (labels & (1 - weak[:, None, :])).any()
+
+
+def test_text_embeddings_made_here_serve_an_environment_without_laion_clap(clap, tmp_path):
+    """scripts/clap_text_embeddings.py writes the ClapTextTable file (AVVP_CLAP_TEXT) that the bundle's
+    environment reads instead of a checkpoint: the same embeddings, the checkpoint's hash recorded."""
+    import hashlib
+
+    from avvp_lib.clap_encoder import ClapTextTable
+
+    _, _, ckpt = clap
+    prompts = ["This is a sound of dog", "This is a sound of other"]
+    (tmp_path / "prompts.txt").write_text("\n".join(prompts) + "\n")
+    spec = importlib.util.spec_from_file_location("clap_text_embeddings", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "clap_text.npz"
+    assert script.main([str(tmp_path / "prompts.txt"), "--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu"]) == 0
+    table = ClapTextTable(out, "clap_audioset")
+    assert torch.allclose(table.encode_text(prompts[::-1]),
+                          ClapEncoder.for_kind("clap_audioset", str(ckpt), "cpu").encode_text(prompts[::-1]), atol=1e-6)
+    assert table.checkpoint_sha256 == hashlib.sha256(ckpt.read_bytes()).hexdigest()

@@ -70,16 +70,28 @@ def denoise_segments(features: np.ndarray, video_labels: np.ndarray, encoder: Te
     """
     descs = description_variant(variant)
     out = video_label_everywhere(video_labels, features.shape[1])
+    for cls, idx in label_groups(video_labels, max_labels).items():
+        prompts, rows = subset_prompts(cls, descs, no_event)
+        sim = prompt_similarity(torch.as_tensor(features[idx]), encoder.encode_text(prompts))
+        out[idx] = most_similar_subset(sim, rows)
+    return out
+
+
+def label_groups(video_labels: np.ndarray, max_labels: int = 0) -> dict[tuple[int, ...], list[int]]:
+    """The videos ``denoise_segments`` denoises, grouped by label set (``max_labels`` as there)."""
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for i, row in enumerate(video_labels):
         cls = tuple(int(c) for c in np.flatnonzero(row))
         if cls and (max_labels <= 0 or len(cls) <= max_labels):
             groups[cls].append(i)
-    for cls, idx in groups.items():
-        prompts, rows = subset_prompts(cls, descs, no_event)
-        sim = prompt_similarity(torch.as_tensor(features[idx]), encoder.encode_text(prompts))
-        out[idx] = most_similar_subset(sim, rows)
-    return out
+    return groups
+
+
+def denoising_prompts(video_labels: np.ndarray, variant: str = "playing", no_event: str = "other",
+                      max_labels: int = 0) -> list[str]:
+    """Every prompt ``denoise_segments`` encodes for ``video_labels`` with these settings, sorted."""
+    descs = description_variant(variant)
+    return sorted({p for cls in label_groups(video_labels, max_labels) for p in subset_prompts(cls, descs, no_event)[0]})
 
 
 def class_descriptions(variant: str) -> list[str]:

@@ -27,7 +27,7 @@ import torch
 
 from avvp_lib.losses import segment_bce
 from avvp_lib.methods.baseline import video_label_everywhere
-from avvp_lib.methods.lsld import LSLDConfig, denoise_segments, lsld_segment_labels
+from avvp_lib.methods.lsld import LSLDConfig, denoise_segments, denoising_prompts, lsld_segment_labels
 from avvp_lib.supervision import Targets
 from avvp_lib.text_encoders import TextEncoder
 
@@ -43,7 +43,12 @@ class PromptTemplate:
         self.encoder, self.template = encoder, template
 
     def encode_text(self, prompts: list[str]) -> torch.Tensor:
-        return self.encoder.encode_text([self.template.replace("[CLS]", p) for p in prompts])
+        return self.encoder.encode_text([fill(self.template, p) for p in prompts])
+
+
+def fill(template: str, text: str) -> str:
+    """``template`` with ``text`` at ``[CLS]``."""
+    return template.replace("[CLS]", text)
 
 
 def denoise_audio_segments(features: np.ndarray, video_labels: np.ndarray, encoder: TextEncoder,
@@ -55,6 +60,19 @@ def denoise_audio_segments(features: np.ndarray, video_labels: np.ndarray, encod
     every prompt ("A and B", "other") is put into ``template``. Returns [N, T, C] uint8.
     """
     return denoise_segments(features, video_labels, PromptTemplate(encoder, template), variant, no_event, max_labels)
+
+
+def clap_audio_labels(cfg, features: np.ndarray, video_labels: np.ndarray, encoder: TextEncoder) -> np.ndarray:
+    """``denoise_audio_segments`` at a config's settings (``descriptions``, ``audio_template``, ``no_event``,
+    ``max_labels``: ``LSLDOfficialConfig``, ``VPLANLSLDConfig``)."""
+    return denoise_audio_segments(features, video_labels, encoder, cfg.descriptions, cfg.audio_template,
+                                  cfg.no_event, cfg.max_labels)
+
+
+def clap_prompts(cfg, video_labels: np.ndarray) -> list[str]:
+    """Every CLAP text ``clap_audio_labels`` encodes for ``video_labels`` under ``cfg``, sorted."""
+    return [fill(cfg.audio_template, p) for p in denoising_prompts(video_labels, cfg.descriptions, cfg.no_event,
+                                                                     cfg.max_labels)]
 
 
 @dataclass(frozen=True)
@@ -74,6 +92,10 @@ class LSLDOfficialConfig(LSLDConfig):
     audio_denoise: bool = True  # False: the video label on every audio segment
     audio_weight: float = 3.0  # L431
 
+    def pseudo_label_kinds(self) -> dict[str, str]:
+        """The CLIP kind, and the CLAP kind only when the audio labels are denoised (``config.pseudo_label_kinds``)."""
+        return {"clip_kind": self.clip_kind, **({"clap_kind": self.clap_kind} if self.audio_denoise else {})}
+
 
 def audio_labels_for_split(cfg: LSLDOfficialConfig, split: str, ctx) -> np.ndarray:
     """CLAP-denoised audio segment labels [N, T, C] of a split of the build context (its CLAP features and
@@ -81,8 +103,7 @@ def audio_labels_for_split(cfg: LSLDOfficialConfig, split: str, ctx) -> np.ndarr
     labels = ctx.split(split).labels
     if not cfg.audio_denoise:
         return video_label_everywhere(labels)
-    return denoise_audio_segments(ctx.features(cfg.clap_kind, split), labels, ctx.text_encoder(cfg.clap_kind),
-                                  cfg.descriptions, cfg.audio_template, cfg.no_event, cfg.max_labels)
+    return clap_audio_labels(cfg, ctx.features(cfg.clap_kind, split), labels, ctx.text_encoder(cfg.clap_kind))
 
 
 def build_lsld_official_targets(cfg: LSLDOfficialConfig, ctx) -> Targets:

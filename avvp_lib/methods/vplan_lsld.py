@@ -3,7 +3,7 @@
 1. Labels from language (LSLD Sec. 3.2-3.3): the visual segment labels are LSLD's
    subset-prompt denoising of CLIP segments (``lsld.denoise_segments``); the audio ones the same
    on CLAP audio segments with the official code's "This is a sound of [CLS]" prompts
-   (``lsld_audio.denoise_audio_segments``). They take the place of VPLAN's PLG labels.
+   (``lsld_audio.clap_audio_labels``). They take the place of VPLAN's PLG labels.
 2. Refinement (VPLAN Sec. IV-C, eq. 10-11): a model trained with eq. 9 on those labels gives the
    forward losses with which PLD flips abnormal labels, in both modalities (``pld_audio``).
 3. Training (VPLAN eq. 5 and 9): the video-level visual (and audio) target is the video-level
@@ -25,7 +25,7 @@ import torch
 
 from avvp_lib.methods.baseline import smooth
 from avvp_lib.methods.lsld import denoise_segments
-from avvp_lib.methods.lsld_audio import AUDIO_TEMPLATE, denoise_audio_segments
+from avvp_lib.methods.lsld_audio import AUDIO_TEMPLATE, clap_audio_labels
 from avvp_lib.methods.vplan import denoise_pseudo_labels, eq9_supervision, segment_loss, video_level
 from avvp_lib.supervision import Targets
 
@@ -54,8 +54,8 @@ class VPLANLSLDConfig:
     pld_alpha: float = 10.0
     audio_keep: float = 1.0  # HAN's audio smoothing, used when audio_labels is False
 
-    def label_kinds(self) -> dict[str, str]:
-        """The CLIP kind, and the CLAP kind only when the audio labels come from it (``config.label_kinds``)."""
+    def pseudo_label_kinds(self) -> dict[str, str]:
+        """The CLIP kind, and the CLAP kind only when the audio labels come from it (``config.pseudo_label_kinds``)."""
         return {"clip_kind": self.clip_kind, **({"clap_kind": self.clap_kind} if self.audio_labels else {})}
 
 
@@ -65,8 +65,7 @@ def language_labels(clip_features: np.ndarray, clap_features: np.ndarray | None,
     out = {"visual": denoise_segments(clip_features, video_labels, clip_encoder, cfg.descriptions, cfg.no_event,
                                       cfg.max_labels)}
     if clap_features is not None:
-        out["audio"] = denoise_audio_segments(clap_features, video_labels, clap_encoder, cfg.descriptions,
-                                              cfg.audio_template, cfg.no_event, cfg.max_labels)
+        out["audio"] = clap_audio_labels(cfg, clap_features, video_labels, clap_encoder)
     return out
 
 
